@@ -1,0 +1,69 @@
+"""What spiders yield: one document to index, or the crawl state of one fetched page."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+@dataclass
+class DocumentItem:
+    """A news article or one forum post, ready for the index (``to_source()``)."""
+
+    id: str
+    url: str
+    source: str
+    source_name: str
+    kind: str
+    title: str
+    text: str
+    content_hash: str
+    language: str
+    canonical_url: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    author: str | None = None
+    section: str | None = None
+    description: str | None = None
+    date_source: str | None = None
+    encoding: str | None = None
+    thread: dict[str, Any] | None = None
+    crawled_at: datetime = field(default_factory=_now)
+
+    def to_source(self) -> dict[str, Any]:
+        doc = asdict(self)
+        for key in ("published", "updated", "crawled_at"):
+            doc[key] = _iso(doc[key])
+        doc["word_count"] = len(self.text.split())
+        return {k: v for k, v in doc.items() if v is not None}
+
+
+@dataclass
+class PageStateItem:
+    """What the crawler remembers of a fetched page: validators for conditional requests,
+    the fingerprint of what it held, and the documents it produced."""
+
+    url: str
+    source: str
+    role: str
+    status: int
+    etag: str | None = None
+    last_modified: str | None = None
+    next_url: str | None = None
+    content_hash: str | None = None
+    doc_ids: list[str] = field(default_factory=list)
+    fetched_at: datetime = field(default_factory=_now)
+
+    def to_source(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["fetched_at"] = _iso(self.fetched_at)
+        return {k: v for k, v in doc.items() if v is not None}

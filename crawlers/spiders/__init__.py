@@ -1,0 +1,1 @@
+"""Spiders: ``news`` (feeds, sitemaps, listings -> articles) and ``forum`` (sections -> threads -> posts)."""

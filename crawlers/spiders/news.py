@@ -1,0 +1,173 @@
+"""The ``news`` spider: discovers articles through feeds, sitemaps and listing pages; fetches
+article pages only, and on a re-crawl skips or conditionally re-asks for what it already has."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+import scrapy
+from scrapy.http import Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
+from scrapy.utils.gz import gunzip
+from scrapy.utils.sitemap import Sitemap
+
+from crawlers.extract import extract_article
+from crawlers.identity import content_hash, doc_id
+from crawlers.items import DocumentItem
+from crawlers.spiders.base import SourceSpider
+
+ARTICLE_TYPES = ("article", "newsarticle", "reportagenewsarticle", "blogposting")
+
+
+class NewsSpider(SourceSpider):
+    name = "news"
+    kind = "news"
+
+    async def start(self) -> AsyncIterator[Any]:
+        self.open_store()
+        self.skipped: set[str] = set()
+        src = self.source
+        for url in src.feeds:
+            yield scrapy.Request(url, callback=self.parse_feed, priority=20, dont_filter=True)
+        for url in src.sitemaps:
+            yield scrapy.Request(url, callback=self.parse_sitemap, priority=10, dont_filter=True)
+        for url in [src.home, *src.sections]:
+            yield scrapy.Request(url, callback=self.parse_listing, dont_filter=True)
+
+    # -- discovery -------------------------------------------------------------------------
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        feed = feedparser.parse(response.body)
+        if not feed.entries:
+            self.logger.warning("feed %s has no entries (%s)", response.url, feed.get("bozo_exception", "empty"))
+        self.count("feed_entries", len(feed.entries))
+        for entry in feed.entries:
+            link = entry.get("link")
+            if not link:
+                continue
+            published = entry.get("published_parsed") or entry.get("updated_parsed")
+            hint = datetime.fromtimestamp(calendar.timegm(published), UTC) if published else None
+            yield from self.article_request(response.urljoin(link), published_hint=hint)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        body = response.body
+        if body[:2] == b"\x1f\x8b":
+            body = gunzip(body)
+        try:
+            sitemap = Sitemap(body)
+        except Exception as exc:  # lxml raises several types on junk
+            self.logger.warning("sitemap %s is not valid XML: %s", response.url, exc)
+            return
+        for entry in sitemap:
+            loc = entry.get("loc")
+            if not loc or not self.source.allows(loc):
+                continue
+            if sitemap.type == "sitemapindex":
+                yield scrapy.Request(loc, callback=self.parse_sitemap, priority=10)
+            elif self.source.is_article_url(loc) or not self.source.article_patterns:
+                yield from self.article_request(loc)
+
+    def parse_listing(self, response: Response) -> Iterator[Any]:
+        if not isinstance(response, TextResponse):
+            return
+        patterns = self.source.article_patterns
+        if not patterns and self.looks_like_article(response):
+            yield from self.parse_article(response)
+        extractor = LinkExtractor(allow_domains=self.source.allowed_domains, unique=True)
+        for link in extractor.extract_links(response):
+            url = link.url
+            if self.source.is_article_url(url):
+                yield from self.article_request(url)
+            elif self.source.is_followable(url) or (not patterns and response.meta.get("depth", 0) < 2):
+                yield scrapy.Request(url, callback=self.parse_listing)
+
+    @staticmethod
+    def looks_like_article(response: TextResponse) -> bool:
+        """Article structure without a URL pattern: og:type article, schema.org Article, <article>."""
+        og_type = (response.css('meta[property="og:type"]::attr(content)').get() or "").lower()
+        if og_type == "article":
+            return True
+        ld = " ".join(response.css('script[type="application/ld+json"]::text').getall()).lower()
+        if any(f'"@type": "{t}"' in ld or f'"@type":"{t}"' in ld for t in ARTICLE_TYPES):
+            return True
+        return bool(response.css("article h1")) and len(response.css("article p")) >= 3
+
+    def article_request(self, url: str, published_hint: datetime | None = None) -> Iterator[scrapy.Request]:
+        """A request for an article page, unless we fetched it recently; conditional if we have it."""
+        url = self.canonical(url)
+        if not self.source.allows(url):
+            return
+        known = self.known.get(url)
+        if self.store.is_fresh(known):
+            if url not in self.skipped:
+                self.skipped.add(url)
+                self.count("skipped_known")
+            return
+        yield scrapy.Request(
+            url,
+            callback=self.parse_article,
+            headers=known.conditional_headers() if known else None,
+            meta={"handle_httpstatus_list": [304], "mw_known": known, "mw_published_hint": published_hint},
+        )
+
+    # -- articles --------------------------------------------------------------------------
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        if response.status == 304:
+            yield self.not_modified(response, "article")
+            return
+        src = self.source
+        article = extract_article(
+            response.body,
+            url=response.url,
+            content_type=(response.headers.get("Content-Type") or b"").decode("latin-1") or None,
+            selectors=src.selectors or None,
+            timezone=src.timezone or self.mw_settings.crawl.timezone,
+            language_hint=src.language,
+        )
+        if not article.text.strip():
+            self.count("empty_text")
+            self.logger.warning("no article text found at %s", response.url)
+            yield self.page_state(response, "article")
+            return
+        url = self.choose_url(response.url, article.canonical_url)
+        fingerprint = content_hash(article.text)
+        identity = doc_id(url)
+        known = response.meta.get("mw_known")
+        page = self.page_state(response, "article", content_hash=fingerprint, doc_ids=[identity])
+        if known is not None and known.content_hash == fingerprint:
+            self.count("unchanged")
+            yield page
+            return
+        published = article.published or response.meta.get("mw_published_hint")
+        date_source = article.date_source if article.published else ("feed" if published else None)
+        yield DocumentItem(
+            id=identity,
+            url=url,
+            source=src.id,
+            source_name=src.name,
+            kind="news",
+            title=article.title or "",
+            text=article.text,
+            content_hash=fingerprint,
+            language=article.language,
+            canonical_url=article.canonical_url,
+            published=published,
+            updated=article.updated,
+            author=article.author,
+            section=article.section,
+            description=article.description,
+            date_source=date_source,
+            encoding=article.encoding,
+        )
+        yield page
+
+    def choose_url(self, fetched: str, declared: str | None) -> str:
+        """The article's identity URL: its rel=canonical when that stays on this source's site
+        (a cross-site canonical on a syndicated copy must not overwrite the original), else
+        the URL it was served from."""
+        if declared and self.source.allows(declared):
+            return self.canonical(declared)
+        return self.canonical(fetched)

@@ -1,0 +1,173 @@
+"""Index layout: versioned index templates behind aliases, explicit mappings, Vietnamese-aware analysis.
+
+Each logical index (``docs``, ``pages``) is an alias ``<prefix>-<name>`` over a concrete index
+``<prefix>-<name>-v<N>`` created from a composable template of the same version. Raising a
+spec's ``version`` makes :func:`ensure_indices` create the new index, reindex the old one into
+it and swap the alias atomically; the old index is kept until someone deletes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from elasticsearch import Elasticsearch, NotFoundError
+
+from mediawatch.config import Settings
+
+# Two analyzers over one text: `exact` keeps diacritics (lũ ≠ lu), `folded` strips them
+# (lũ lụt -> lu lut) so "lu lut" finds "lũ lụt"; querying both ranks exact matches first.
+ANALYSIS: dict[str, Any] = {
+    "analyzer": {
+        "mw_exact": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase"]},
+        "mw_folded": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "asciifolding"]},
+    },
+    "normalizer": {
+        "mw_keyword_folded": {"type": "custom", "filter": ["lowercase", "asciifolding"]},
+    },
+}
+
+
+def _text(**extra: Any) -> dict[str, Any]:
+    """A full-text field searchable with and without diacritics."""
+    return {
+        "type": "text",
+        "analyzer": "mw_exact",
+        "fields": {"folded": {"type": "text", "analyzer": "mw_folded"}},
+        **extra,
+    }
+
+
+KEYWORD = {"type": "keyword"}
+DATE = {"type": "date"}
+
+DOC_PROPERTIES: dict[str, Any] = {
+    "id": KEYWORD,
+    "url": KEYWORD,
+    "canonical_url": KEYWORD,
+    "source": KEYWORD,
+    "source_name": KEYWORD,
+    "kind": KEYWORD,
+    "title": _text(),
+    "text": _text(),
+    "description": _text(),
+    "author": {
+        "type": "keyword",
+        "fields": {"folded": {"type": "keyword", "normalizer": "mw_keyword_folded"}},
+    },
+    "section": {
+        "type": "keyword",
+        "fields": {"folded": {"type": "keyword", "normalizer": "mw_keyword_folded"}},
+    },
+    "language": KEYWORD,
+    "published": DATE,
+    "updated": DATE,
+    "date_source": KEYWORD,
+    "crawled_at": DATE,
+    "first_seen": DATE,
+    "changed_at": DATE,
+    "content_hash": KEYWORD,
+    "word_count": {"type": "integer"},
+    "encoding": KEYWORD,
+    "thread": {
+        "properties": {
+            "url": KEYWORD,
+            "title": _text(),
+            "post_id": KEYWORD,
+            "position": {"type": "integer"},
+            "page_url": KEYWORD,
+        }
+    },
+}
+
+PAGE_PROPERTIES: dict[str, Any] = {
+    "url": KEYWORD,
+    "source": KEYWORD,
+    "role": KEYWORD,  # article | thread_page
+    "status": {"type": "short"},
+    "etag": {"type": "keyword", "index": False},
+    "last_modified": {"type": "keyword", "index": False},
+    "next_url": {"type": "keyword", "index": False},
+    "content_hash": KEYWORD,
+    "doc_ids": KEYWORD,
+    "fetched_at": DATE,
+}
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    version: int
+    properties: dict[str, Any]
+
+    def alias(self, prefix: str) -> str:
+        return f"{prefix}-{self.name}"
+
+    def concrete(self, prefix: str, version: int | None = None) -> str:
+        return f"{prefix}-{self.name}-v{version or self.version}"
+
+    def template_body(self, settings: Settings) -> dict[str, Any]:
+        return {
+            "index_patterns": [f"{settings.index.prefix}-{self.name}-v*"],
+            "version": self.version,
+            "priority": 100,
+            "_meta": {"managed_by": "mediawatch", "schema_version": self.version},
+            "template": {
+                "settings": {
+                    "number_of_shards": settings.index.shards,
+                    "number_of_replicas": settings.index.replicas,
+                    "analysis": ANALYSIS,
+                },
+                "mappings": {
+                    "dynamic": "strict",
+                    "_meta": {"schema_version": self.version},
+                    "properties": self.properties,
+                },
+            },
+        }
+
+
+DOCS = IndexSpec("docs", 1, DOC_PROPERTIES)
+PAGES = IndexSpec("pages", 1, PAGE_PROPERTIES)
+ALL_SPECS = (DOCS, PAGES)
+
+
+def docs_alias(settings: Settings) -> str:
+    return DOCS.alias(settings.index.prefix)
+
+
+def pages_alias(settings: Settings) -> str:
+    return PAGES.alias(settings.index.prefix)
+
+
+def ensure_indices(client: Elasticsearch, settings: Settings, specs=ALL_SPECS) -> dict[str, str]:
+    """Create or migrate every index so each alias points at its spec's version. Idempotent.
+
+    Returns alias -> action taken ("exists", "created" or "migrated from vN").
+    """
+    prefix = settings.index.prefix
+    actions: dict[str, str] = {}
+    for spec in specs:
+        alias, target = spec.alias(prefix), spec.concrete(prefix)
+        client.indices.put_index_template(name=alias, **spec.template_body(settings))
+        try:
+            current = list(client.indices.get_alias(name=alias).keys())
+        except NotFoundError:
+            current = []
+        if current == [target]:
+            actions[alias] = "exists"
+            continue
+        if not client.indices.exists(index=target):
+            client.indices.create(index=target)
+        if not current:
+            client.indices.put_alias(index=target, name=alias)
+            actions[alias] = "created"
+            continue
+        for old in current:
+            client.reindex(source={"index": old}, dest={"index": target}, wait_for_completion=True, refresh=True)
+        client.indices.update_aliases(
+            actions=[{"remove": {"index": old, "alias": alias}} for old in current]
+            + [{"add": {"index": target, "alias": alias}}]
+        )
+        actions[alias] = "migrated from " + ", ".join(current)
+    return actions

@@ -1,0 +1,68 @@
+"""``mediawatch search``: boolean search with filters, highlighted snippets, totals and paging."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from index.client import make_client
+from index.search import SearchRequest, iter_hits, parse_when, search
+from mediawatch.cli import app, console
+from mediawatch.config import get_settings
+
+_MARK = re.compile(r"</?mark>")
+
+
+@app.command("search")
+def search_cmd(
+    query: str = typer.Argument(..., help='Boolean query: AND OR NOT "phrase" prefix* ( ). Empty string: all.'),
+    date_from: str | None = typer.Option(None, "--from", help="Published on/after: YYYY-MM-DD, ISO, today, 7d."),
+    date_to: str | None = typer.Option(None, "--to", help="Published on/before (same forms)."),
+    source: list[str] = typer.Option([], "--source", "-s", help="Source id (repeatable)."),
+    kind: list[str] = typer.Option([], "--kind", "-k", help="news or forum (repeatable)."),
+    lang: list[str] = typer.Option([], "--lang", "-l", help="Language code such as vi or en (repeatable)."),
+    sort: str = typer.Option("relevance", "--sort", help="relevance or date."),
+    size: int = typer.Option(10, "--size", "-n", min=1, max=1000, help="Hits per page."),
+    after: str | None = typer.Option(None, "--after", help="Cursor from a previous page ('next')."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Stream this many hits across pages (JSON lines)."),
+    as_json: bool = typer.Option(False, "--json", help='Print {"total": N, "hits": [...], "next": cursor}.'),
+) -> None:
+    """Search indexed articles and forum posts."""
+    if sort not in ("relevance", "date"):
+        raise typer.BadParameter("must be 'relevance' or 'date'", param_hint="--sort")
+    settings = get_settings()
+    req = SearchRequest(
+        query=query,
+        date_from=parse_when(date_from) if date_from else None,
+        date_to=parse_when(date_to, end_of_day=True) if date_to else None,
+        sources=source, kinds=kind, languages=lang, sort=sort, size=size, after=after,  # type: ignore[arg-type]
+    )
+    client = make_client(settings)
+    if limit is not None:
+        for hit in iter_hits(client, settings, req, limit):
+            typer.echo(json.dumps(hit.__dict__, ensure_ascii=False))
+        return
+    result = search(client, settings, req)
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    table = Table(title=f"{result.total} hits for {query!r} ({result.took_ms} ms)", show_lines=True, expand=True)
+    table.add_column("published", no_wrap=True)
+    table.add_column("source", no_wrap=True)
+    table.add_column("title / snippet", ratio=1)
+    for hit in result.hits:
+        snippet = _MARK.sub(lambda m: "[/bold yellow]" if m.group().startswith("</") else "[bold yellow]",
+                            escape(hit.snippet))
+        title = escape(hit.title)
+        extra = f"\n[dim]{escape(hit.url)}[/]"
+        if hit.also_at:
+            extra += f"\n[dim]also at {len(hit.also_at)} other URL(s)[/]"
+        table.add_row((hit.published or "-")[:16].replace("T", " "), f"{hit.source}\n[dim]{hit.kind}[/]",
+                      f"[bold]{title}[/]\n{snippet}{extra}")
+    console.print(table)
+    if result.next_cursor:
+        console.print(f"[dim]next page: --after {result.next_cursor}[/]")

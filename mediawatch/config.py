@@ -1,0 +1,172 @@
+"""The one settings object: defaults < config file (TOML) < ``MEDIAWATCH_*`` environment variables.
+
+The config file is ``$MEDIAWATCH_CONFIG`` when set, else ``./mediawatch.toml`` when it exists.
+Nested sections use ``__`` in environment variables: ``MEDIAWATCH_ES__URL=https://es:9200``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from mediawatch.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "mediawatch.toml"
+
+
+class ElasticsearchSettings(BaseModel):
+    """Where the store lives. With ``url`` unset, a local node is provisioned under ``home``."""
+
+    url: str | None = None
+    api_key: str | None = None
+    username: str | None = None
+    password: str | None = None
+    ca_certs: Path | None = None
+    verify_certs: bool = True
+    request_timeout: float = 30.0
+    # Local node (used only when ``url`` is unset).
+    version: str = "8.19.7"
+    home: Path = Path(".mediawatch/es")
+    host: str = "127.0.0.1"
+    port: int = 9200
+    heap: str = "512m"
+    java_home: Path | None = None
+    run_as: str = "mediawatch-es"
+    start_timeout: float = 180.0
+
+    @field_validator("heap")
+    @classmethod
+    def _heap_at_most_1g(cls, value: str) -> str:
+        units = {"k": 1 / (1024 * 1024), "m": 1 / 1024, "g": 1.0}
+        v = value.strip().lower()
+        if not v or v[-1] not in units or not v[:-1].isdigit():
+            raise ValueError("heap must look like 512m or 1g")
+        if int(v[:-1]) * units[v[-1]] > 1.0:
+            raise ValueError("heap must be at most 1g for the local node")
+        return v
+
+    @property
+    def local(self) -> bool:
+        return not self.url
+
+    @property
+    def effective_url(self) -> str:
+        return self.url or f"http://{self.host}:{self.port}"
+
+
+class IndexSettings(BaseModel):
+    prefix: str = "mediawatch"
+    shards: int = 1
+    replicas: int = 0
+    bulk_batch_size: int = 200
+    retention_days: int | None = None
+
+
+class CrawlSettings(BaseModel):
+    sources_file: Path = Path("sources.yaml")
+    user_agent: str = "mediawatch/0.1 (+https://github.com/mediawatch/mediawatch; public news monitoring)"
+    obey_robots: bool = True
+    download_delay: float = 0.5
+    concurrency_per_domain: int = 2
+    autothrottle: bool = True
+    max_page_bytes: int = 8 * 1024 * 1024
+    timeout: float = 30.0
+    timezone: str = "Asia/Ho_Chi_Minh"
+    # A known article is re-requested (conditionally) only after this many hours.
+    revisit_after_hours: float = 24.0
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+
+
+class Settings(BaseSettings):
+    """Everything configurable in one place; see module docstring for precedence."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MEDIAWATCH_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    data_dir: Path = Path(".mediawatch")
+    es: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    crawl: CrawlSettings = Field(default_factory=CrawlSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, _LegacyEnvAliases(settings_cls), env_settings, _TomlFile(settings_cls))
+
+
+class _LegacyEnvAliases(PydanticBaseSettingsSource):
+    """Short, documented variables: ``MEDIAWATCH_ES_URL`` and friends (same as ``MEDIAWATCH_ES__URL``)."""
+
+    ALIASES = {
+        "MEDIAWATCH_ES_URL": "url",
+        "MEDIAWATCH_ES_API_KEY": "api_key",
+        "MEDIAWATCH_ES_USERNAME": "username",
+        "MEDIAWATCH_ES_PASSWORD": "password",
+        "MEDIAWATCH_ES_CA_CERTS": "ca_certs",
+    }
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        es = {key: os.environ[var] for var, key in self.ALIASES.items() if os.environ.get(var)}
+        return {"es": es} if es else {}
+
+
+class _TomlFile(PydanticBaseSettingsSource):
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = config_file_path()
+        if path is None:
+            return {}
+        try:
+            with path.open("rb") as fh:
+                return tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def config_file_path() -> Path | None:
+    """The config file in force, or None. An explicit ``MEDIAWATCH_CONFIG`` must exist."""
+    explicit = os.environ.get("MEDIAWATCH_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"MEDIAWATCH_CONFIG names {path}, which is not a readable file")
+        return path
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning validation problems into one ConfigError line naming file and field."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "settings"
+        origin = config_file_path() or "environment"
+        raise ConfigError(f"invalid setting {where} (from {origin}): {err['msg']}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings, read once. Tests call ``get_settings.cache_clear()`` after changing env."""
+    return load_settings()

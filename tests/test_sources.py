@@ -1,0 +1,98 @@
+"""The source registry: valid files load, invalid entries name the file, the entry and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawlers.sources import load_sources
+from mediawatch.errors import ConfigError, UserError
+from tests.conftest import REPO, run_cli
+
+GOOD = """
+sources:
+  - id: vnx
+    name: Example news
+    kind: news
+    home: https://news.example.vn/
+    feeds: [https://news.example.vn/rss.xml]
+    article_patterns: ['-\\d+\\.html$']
+    schedule: "*/15 * * * *"
+  - id: forum-a
+    name: Example forum
+    kind: forum
+    home: https://forum.example.vn/
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sources.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_valid_file_loads_with_defaults(tmp_path: Path) -> None:
+    registry = load_sources(write(tmp_path, GOOD))
+    news, forum = registry.get("vnx"), registry.get("forum-a")
+    assert news.allowed_domains == ["news.example.vn"]
+    assert news.is_article_url("https://news.example.vn/a-b-123.html")
+    assert not news.is_article_url("https://news.example.vn/chuyen-muc/")
+    assert forum.sections == ["https://forum.example.vn/"]
+    assert forum.forum.post == "article.message"
+    assert news.allows("https://m.news.example.vn/x") and not news.allows("https://evil.example/x")
+
+
+@pytest.mark.parametrize(
+    ("entry", "field", "fragment"),
+    [
+        ("kind: blog", "kind", "news"),
+        ("home: not-a-url", "home", "absolute"),
+        ("article_patterns: ['(']", "article_patterns", "regular expression"),
+        ("schedule: 'sometimes'", "schedule", "cron"),
+        ("politeness: {delay: -1}", "politeness.delay", "greater"),
+        ("colour: blue", "colour", "Extra"),
+        ("feeds: ['https://elsewhere.example/rss']", "(entry)", "outside allowed_domains"),
+    ],
+)
+def test_invalid_entry_names_file_entry_and_field(tmp_path: Path, entry: str, field: str, fragment: str) -> None:
+    base = "sources:\n  - id: bad-one\n    name: X\n    kind: news\n    home: https://x.example/\n"
+    lines = [ln for ln in base.splitlines() if not ln.strip().startswith(entry.split(":")[0] + ":")]
+    path = write(tmp_path, "\n".join(lines) + f"\n    {entry}\n")
+    with pytest.raises(ConfigError) as info:
+        load_sources(path)
+    message = str(info.value)
+    assert str(path) in message and "bad-one" in message and f"field {field}" in message
+    assert fragment.lower() in message.lower()
+    assert "\n" not in message
+
+
+def test_broken_yaml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="line 2"):
+        load_sources(write(tmp_path, "sources:\n  - id: [unclosed\n"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_sources(tmp_path / "nope.yaml")
+
+
+def test_duplicate_and_unknown_ids(tmp_path: Path) -> None:
+    dup = GOOD + "  - id: vnx\n    name: again\n    kind: news\n    home: https://n.example/\n"
+    with pytest.raises(ConfigError, match="duplicate id"):
+        load_sources(write(tmp_path, dup))
+    registry = load_sources(write(tmp_path, GOOD))
+    with pytest.raises(UserError, match="unknown source 'nope'.*known: forum-a, vnx"):
+        registry.get("nope")
+
+
+def test_cli_lists_sources_and_reports_bad_file(tmp_path: Path) -> None:
+    ok = run_cli("sources", "list", "--json", "--file", str(write(tmp_path, GOOD)))
+    assert ok.returncode == 0, ok.stderr
+    assert '"id": "vnx"' in ok.stdout and '"kind": "forum"' in ok.stdout
+    bad = run_cli("sources", "list", "--file", str(write(tmp_path, "sources: 3\n")))
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "expected a top-level 'sources:' list" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_repository_sources_file_is_valid() -> None:
+    registry = load_sources(REPO / "sources.yaml")
+    assert {s.kind for s in registry} == {"news", "forum"}
