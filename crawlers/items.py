@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from index.folding import fold
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -44,6 +46,11 @@ class DocumentItem:
         for key in ("published", "updated", "crawled_at"):
             doc[key] = _iso(doc[key])
         doc["word_count"] = len(self.text.split())
+        for name in ("title", "text", "description"):
+            if doc.get(name):
+                doc[f"{name}_folded"] = fold(doc[name])
+        if self.thread and self.thread.get("title"):
+            doc["thread"] = {**self.thread, "title_folded": fold(self.thread["title"])}
         return {k: v for k, v in doc.items() if v is not None}
 
 

@@ -4,23 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapy.crawler import Crawler
+
 from crawlers.items import DocumentItem, PageStateItem
-from crawlers.spiders.base import SourceSpider
 
 
 class ElasticsearchPipeline:
     """Buffers items in the spider's CrawlStore; flushes a batch when full and at close."""
 
-    def process_item(self, item: Any, spider: SourceSpider) -> Any:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ElasticsearchPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        store = self.crawler.spider.store
         if isinstance(item, DocumentItem):
-            spider.store.write_document(item)
-            spider.count("documents")
+            store.write_document(item)
+            self.crawler.stats.inc_value("mediawatch/documents")
         elif isinstance(item, PageStateItem):
-            spider.store.write_page(item)
+            store.write_page(item)
         return item
 
-    def close_spider(self, spider: SourceSpider) -> None:
-        spider.store.close()
-        stats = spider.crawler.stats
-        for key, value in spider.store.writer.stats.as_dict().items():
-            stats.set_value(f"mediawatch/es_{key}", value)
+    def close_spider(self) -> None:
+        store = self.crawler.spider.store
+        store.close()
+        for key, value in store.writer.stats.as_dict().items():
+            self.crawler.stats.set_value(f"mediawatch/es_{key}", value)

@@ -59,7 +59,8 @@ class CrawlReport:
             unchanged=int(stats.get("mediawatch/unchanged", 0)),
             robots_blocked=int(stats.get("robotstxt/forbidden", 0)),
             http_errors=http_errors,
-            errors=int(stats.get("log_count/ERROR", 0)) + int(stats.get("spider_exceptions/count", 0) or 0),
+            # Our failures (spider exceptions, rejected writes); the site's own 404/500s are http_errors.
+            errors=int(stats.get("spider_exceptions/count", 0)) + int(stats.get("mediawatch/es_failed", 0)),
             spooled=int(stats.get("mediawatch/es_spooled", 0)),
             stats={k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in stats.items()},
         )
@@ -99,7 +100,7 @@ def run_crawl(
     """
     ping_or_raise(make_client(settings), settings.es.effective_url)
     logging.getLogger("scrapy").setLevel(settings.crawl.log_level)
-    process = CrawlerProcess(scrapy_settings(), install_root_handler=True)
+    process = CrawlerProcess(scrapy_settings())
     crawlers = []
     for source in sources:
         crawler = process.create_crawler(SPIDERS[source.kind])

@@ -1,1 +1,1 @@
-"""Elasticsearch: the local node (``node``), the client factory (``client``), mappings, bulk writer, search."""
+"""Elasticsearch: local node (``node``), client factory (``client``), mappings, bulk writer, search."""

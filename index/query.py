@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NoReturn
 
+from index.folding import fold
 from mediawatch.errors import QuerySyntaxError
 
 __all__ = [
@@ -67,11 +68,13 @@ FIELDS: Mapping[str, Sequence[str]] = MappingProxyType(
 )
 """Query field name -> ES fields (``name`` or ``name^boost``, multi_match style) it searches.
 
-Each ES field ``X`` is the exact (diacritics kept) subfield; ``X.folded`` is searched alongside it.
+Each text field ``X`` (diacritics kept) has a sibling ``X_folded`` (folded in Python) searched alongside it.
 Override per call with ``parse(..., fields=)`` and ``to_es(..., fields=)``.
 """
 
-FOLDED_SUFFIX = ".folded"
+FOLDED_SUFFIX = "_folded"
+FOLDED_FIELDS = frozenset({"title", "text", "description", "thread.title"})
+"""ES fields that have a ``<name>_folded`` sibling holding :func:`fold`-ed text."""
 MIN_PREFIX_CHARS = 2
 MAX_DEPTH = 50
 """Deepest nesting of parentheses and NOTs accepted (keeps recursion far below Python's limit)."""
@@ -80,22 +83,6 @@ _KEYWORDS = frozenset({"AND", "OR", "NOT"})
 _CONNECTORS = frozenset("-.,'’/&@")
 _EXTRA_SPACE = frozenset("\u200b\ufeff")  # zero-width space and BOM: copy-paste debris
 _OPERAND_START = frozenset({"WORD", "PREFIX", "PHRASE", "(", "NOT", "FIELD"})
-
-# Letters asciifolding maps that Unicode NFD does not decompose (đ matters for Vietnamese).
-_FOLD_EXTRA = str.maketrans(
-    {"đ": "d", "ð": "d", "ø": "o", "ł": "l", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe", "ß": "ss", "þ": "th"}
-)
-
-
-def fold(text: str) -> str:
-    """Lowercase and strip diacritics like the ``.folded`` analyzer: ``fold("Lũ Lụt Đà") == "lu lut da"``.
-
-    Identical to ES ``lowercase`` + ``asciifolding`` for Vietnamese; for other scripts it covers the
-    common Latin letters only.
-    """
-    decomposed = unicodedata.normalize("NFD", text.lower().translate(_FOLD_EXTRA))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
 
 # --------------------------------------------------------------------------- AST
 
@@ -510,26 +497,35 @@ class _Compiler:
         if any(ch in _CONNECTORS for ch in term.text):
             # covid-19, TP.HCM: several tokens for the analyzer, kept together and in order.
             return self._phrase(term.text, term.field)
-        fields: list[str] = []
+        exact: list[str] = []
+        folded: list[str] = []
         for name, boost in self._group(term.field):
             suffix = "" if boost is None else f"^{boost:g}"
-            fields += [f"{name}{suffix}", f"{name}{FOLDED_SUFFIX}{suffix}"]
-        return {
-            "multi_match": {"query": term.text, "type": "most_fields", "fields": fields, "operator": "and"}
-        }
+            exact.append(f"{name}{suffix}")
+            if name in FOLDED_FIELDS:
+                folded.append(f"{name}{FOLDED_SUFFIX}{suffix}")
+        clauses = [{"multi_match": {"query": term.text, "type": "most_fields", "fields": exact, "operator": "and"}}]
+        if folded:
+            clauses.append(
+                {"multi_match": {"query": fold(term.text), "type": "most_fields", "fields": folded, "operator": "and"}}
+            )
+        return _any_of(clauses)
 
     def _phrase(self, text: str, field: str | None) -> dict[str, Any]:
-        clauses = [
-            {"match_phrase": {target: _with_boost({"query": text}, boost)}}
-            for name, boost in self._group(field)
-            for target in (name, name + FOLDED_SUFFIX)
-        ]
+        clauses = []
+        for name, boost in self._group(field):
+            clauses.append({"match_phrase": {name: _with_boost({"query": text}, boost)}})
+            if name in FOLDED_FIELDS:
+                clauses.append({"match_phrase": {name + FOLDED_SUFFIX: _with_boost({"query": fold(text)}, boost)}})
         return {"bool": {"should": clauses, "minimum_should_match": 1}}
 
     def _prefix(self, term: Term) -> dict[str, Any]:
         folded, lowered = fold(term.text), term.text.lower()
         clauses: list[dict[str, Any]] = []
         for name, boost in self._group(term.field):
+            if name not in FOLDED_FIELDS:
+                clauses.append({"prefix": {name: _with_boost({"value": term.text, "case_insensitive": True}, boost)}})
+                continue
             clauses.append({"prefix": {name + FOLDED_SUFFIX: _with_boost({"value": folded}, boost)}})
             if lowered != folded:  # typed with diacritics: exact-diacritic prefixes score higher
                 exact = {"value": lowered, "case_insensitive": True}
@@ -538,9 +534,9 @@ class _Compiler:
 
 
 def to_es(node: Node, *, fields: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
-    """Compile a parsed query to ES query DSL over exact + ``.folded`` subfields (see :data:`FIELDS`).
+    """Compile a parsed query to ES query DSL over exact + ``_folded`` sibling fields (see :data:`FIELDS`).
 
-    Words -> ``multi_match`` most_fields (a folded match finds "lũ" from "lu"; the exact field adds
+    Words -> exact and folded ``multi_match`` (a folded match finds "lũ" from "lu"; the exact field adds
     score only for exact diacritics); phrases and joined words (covid-19) -> ``match_phrase`` on both;
     ``lu*`` -> ``prefix`` on the folded field with folded text; AND -> must/must_not; OR -> should with
     minimum_should_match 1; a bare NOT -> bool must_not.

@@ -16,7 +16,8 @@ from typing import Any, Literal
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from index.mappings import docs_alias
-from index.query import parse, to_es
+from index.highlight import positive_patterns, snippet
+from index.query import Node, parse, to_es
 from mediawatch.config import Settings
 from mediawatch.errors import ClusterUnavailable, UserError
 
@@ -84,9 +85,11 @@ def parse_when(value: str, *, end_of_day: bool = False) -> datetime:
     return parsed.replace(tzinfo=parsed.tzinfo or UTC).astimezone(UTC)
 
 
-def build_query(req: SearchRequest) -> dict[str, Any]:
+def build_query(req: SearchRequest, node: Node | None = None) -> dict[str, Any]:
     """The ES query for a request; raises QuerySyntaxError for bad syntax."""
-    must: dict[str, Any] = to_es(parse(req.query)) if req.query.strip() else {"match_all": {}}
+    if node is None and req.query.strip():
+        node = parse(req.query)
+    must: dict[str, Any] = to_es(node) if node is not None else {"match_all": {}}
     filters: list[dict[str, Any]] = []
     if req.sources:
         filters.append({"terms": {"source": list(req.sources)}})
@@ -126,27 +129,15 @@ def decode_cursor(cursor: str) -> list[Any]:
     return values
 
 
-def _snippet(hit: dict[str, Any]) -> str:
-    """Highlighted fragments of the text (``<mark>`` tags), or its opening when nothing matched there."""
-    fragments = (hit.get("highlight") or {}).get("text.folded") or []
-    return " … ".join(" ".join(f.split()) for f in fragments)
-
-
 def search(client: Elasticsearch, settings: Settings, req: SearchRequest) -> SearchResult:
     """Run one page of a search."""
+    node = parse(req.query) if req.query.strip() else None
     body: dict[str, Any] = {
-        "query": build_query(req),
+        "query": build_query(req, node),
         "sort": _sort(req),
         "size": req.size,
         "track_total_hits": True,
-        "_source": {"excludes": ["text"]},
-        "highlight": {
-            "pre_tags": ["<mark>"],
-            "post_tags": ["</mark>"],
-            "fields": {
-                "text.folded": {"fragment_size": 160, "number_of_fragments": 2, "no_match_size": 240},
-            },
-        },
+        "_source": {"excludes": ["*_folded", "thread.title_folded"]},
     }
     if req.after:
         body["search_after"] = decode_cursor(req.after)
@@ -157,7 +148,8 @@ def search(client: Elasticsearch, settings: Settings, req: SearchRequest) -> Sea
     except TransportError as exc:
         raise ClusterUnavailable(f"Elasticsearch at {settings.es.effective_url} is unreachable: {exc}") from None
     raw_hits = resp["hits"]["hits"]
-    hits = [_to_hit(h) for h in raw_hits]
+    patterns = positive_patterns(node)
+    hits = [_to_hit(h, patterns) for h in raw_hits]
     _attach_copies(client, settings, hits)
     next_cursor = encode_cursor(raw_hits[-1]["sort"]) if len(raw_hits) == req.size and raw_hits else None
     return SearchResult(total=resp["hits"]["total"]["value"], hits=hits, next_cursor=next_cursor, took_ms=resp["took"])
@@ -177,7 +169,7 @@ def iter_hits(client: Elasticsearch, settings: Settings, req: SearchRequest, lim
         page.after = result.next_cursor
 
 
-def _to_hit(raw: dict[str, Any]) -> Hit:
+def _to_hit(raw: dict[str, Any], patterns: list[str]) -> Hit:
     src = raw["_source"]
     thread = src.get("thread") or {}
     return Hit(
@@ -187,7 +179,7 @@ def _to_hit(raw: dict[str, Any]) -> Hit:
         source=src.get("source", ""),
         kind=src.get("kind", ""),
         published=src.get("published"),
-        snippet=_snippet(raw),
+        snippet=snippet(src.get("text") or "", patterns),
         score=raw.get("_score"),
         language=src.get("language"),
         author=src.get("author"),

@@ -342,18 +342,27 @@ def test_fold(text: str, folded: str) -> None:
 
 # --------------------------------------------------------------------------- compiled DSL
 
-DEFAULT_MULTI_FIELDS = ["title^3", "title.folded^3", "text^1", "text.folded^1"]
+def _word(text: str, exact: list[str], folded: list[str]) -> dict:
+    """The DSL for one word: exact fields get the text as typed, ``_folded`` siblings get it folded."""
+    return {
+        "bool": {
+            "should": [
+                {"multi_match": {"query": text, "type": "most_fields", "fields": exact, "operator": "and"}},
+                {"multi_match": {"query": fold(text), "type": "most_fields", "fields": folded, "operator": "and"}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def _word_text(clause: dict) -> str:
+    return clause["bool"]["should"][0]["multi_match"]["query"]
 
 
 def test_word_is_multi_match_over_exact_and_folded_fields() -> None:
-    assert to_es(parse("lụt")) == {
-        "multi_match": {
-            "query": "lụt",
-            "type": "most_fields",
-            "fields": DEFAULT_MULTI_FIELDS,
-            "operator": "and",
-        }
-    }
+    assert to_es(parse("lụt")) == _word("lụt", ["title^3", "text^1"], ["title_folded^3", "text_folded^1"])
+    folded_clause = to_es(parse("lụt"))["bool"]["should"][1]["multi_match"]
+    assert folded_clause["query"] == "lut"
 
 
 def test_implicit_and_gives_one_must_clause_per_operand() -> None:
@@ -361,29 +370,29 @@ def test_implicit_and_gives_one_must_clause_per_operand() -> None:
     assert list(dsl) == ["bool"] and list(dsl["bool"]) == ["must"]
     must = dsl["bool"]["must"]
     assert len(must) == 3
-    assert [clause["multi_match"]["query"] for clause in must[:2]] == ["lu", "lut"]
+    assert [_word_text(clause) for clause in must[:2]] == ["lu", "lut"]
     phrase = must[2]["bool"]
     assert phrase["minimum_should_match"] == 1
     assert phrase["should"] == [
         {"match_phrase": {"title": {"query": "Bắc Ninh", "boost": 3.0}}},
-        {"match_phrase": {"title.folded": {"query": "Bắc Ninh", "boost": 3.0}}},
+        {"match_phrase": {"title_folded": {"query": "bac ninh", "boost": 3.0}}},
         {"match_phrase": {"text": {"query": "Bắc Ninh", "boost": 1.0}}},
-        {"match_phrase": {"text.folded": {"query": "Bắc Ninh", "boost": 1.0}}},
+        {"match_phrase": {"text_folded": {"query": "bac ninh", "boost": 1.0}}},
     ]
 
 
 def test_or_is_should_with_minimum_should_match_one() -> None:
     dsl = to_es(parse("ngập OR lụt"))
     assert dsl["bool"]["minimum_should_match"] == 1
-    assert [clause["multi_match"]["query"] for clause in dsl["bool"]["should"]] == ["ngập", "lụt"]
+    assert [_word_text(clause) for clause in dsl["bool"]["should"]] == ["ngập", "lụt"]
     assert set(dsl["bool"]) == {"should", "minimum_should_match"}
 
 
 def test_not_items_of_and_become_must_not() -> None:
     dsl = to_es(parse('lũ -bão NOT "áp thấp"'))
-    assert [c["multi_match"]["query"] for c in dsl["bool"]["must"]] == ["lũ"]
+    assert [_word_text(c) for c in dsl["bool"]["must"]] == ["lũ"]
     must_not = dsl["bool"]["must_not"]
-    assert must_not[0]["multi_match"]["query"] == "bão"
+    assert _word_text(must_not[0]) == "bão"
     assert must_not[1]["bool"]["should"][0] == {"match_phrase": {"title": {"query": "áp thấp", "boost": 3.0}}}
 
 
@@ -397,8 +406,8 @@ def test_prefix_uses_folded_field_with_folded_text() -> None:
     assert to_es(parse("ngap*")) == {
         "bool": {
             "should": [
-                {"prefix": {"title.folded": {"value": "ngap", "boost": 3.0}}},
-                {"prefix": {"text.folded": {"value": "ngap", "boost": 1.0}}},
+                {"prefix": {"title_folded": {"value": "ngap", "boost": 3.0}}},
+                {"prefix": {"text_folded": {"value": "ngap", "boost": 1.0}}},
             ],
             "minimum_should_match": 1,
         }
@@ -407,24 +416,16 @@ def test_prefix_uses_folded_field_with_folded_text() -> None:
 
 def test_prefix_with_diacritics_also_scores_exact_prefix() -> None:
     clauses = to_es(parse("Ngập*"))["bool"]["should"]
-    assert {"prefix": {"title.folded": {"value": "ngap", "boost": 3.0}}} in clauses
+    assert {"prefix": {"title_folded": {"value": "ngap", "boost": 3.0}}} in clauses
     assert {"prefix": {"title": {"value": "ngập", "case_insensitive": True, "boost": 3.0}}} in clauses
     assert len(clauses) == 4
 
 
 def test_field_scoped_queries_use_only_that_field() -> None:
-    assert to_es(parse("title:lũ")) == {
-        "multi_match": {
-            "query": "lũ",
-            "type": "most_fields",
-            "fields": ["title", "title.folded"],
-            "operator": "and",
-        }
-    }
-    assert to_es(parse("author:nguyen*")) == {"prefix": {"author.folded": {"value": "nguyen"}}}
+    assert to_es(parse("title:lũ")) == _word("lũ", ["title"], ["title_folded"])
+    assert to_es(parse("author:nguyen*")) == {"prefix": {"author": {"value": "nguyen", "case_insensitive": True}}}
     assert to_es(parse('section:"Thời sự"'))["bool"]["should"] == [
         {"match_phrase": {"section": {"query": "Thời sự"}}},
-        {"match_phrase": {"section.folded": {"query": "Thời sự"}}},
     ]
 
 
@@ -433,10 +434,10 @@ def test_joined_word_compiles_as_phrase() -> None:
 
 
 def test_fields_override() -> None:
-    fields = {DEFAULT_GROUP: ("headline^2",), "source": ("source_name",)}
-    assert to_es(parse("lũ"), fields=fields)["multi_match"]["fields"] == ["headline^2", "headline.folded^2"]
+    fields = {DEFAULT_GROUP: ("text^2",), "source": ("source_name",)}
+    assert to_es(parse("lũ"), fields=fields) == _word("lũ", ["text^2"], ["text_folded^2"])
     node = parse("source:bacninh*", fields=fields)
-    assert to_es(node, fields=fields) == {"prefix": {"source_name.folded": {"value": "bacninh"}}}
+    assert to_es(node, fields=fields) == {"prefix": {"source_name": {"value": "bacninh", "case_insensitive": True}}}
     with pytest.raises(QuerySyntaxError, match="unknown field 'title'"):
         to_es(parse("title:lũ"), fields=fields)
 

@@ -76,9 +76,11 @@ class NewsSpider(SourceSpider):
         patterns = self.source.article_patterns
         if not patterns and self.looks_like_article(response):
             yield from self.parse_article(response)
-        extractor = LinkExtractor(allow_domains=self.source.allowed_domains, unique=True)
-        for link in extractor.extract_links(response):
+        # Domain filtering by the source (LinkExtractor's allow_domains compares host:port).
+        for link in LinkExtractor(unique=True).extract_links(response):
             url = link.url
+            if not self.source.allows(url):
+                continue
             if self.source.is_article_url(url):
                 yield from self.article_request(url)
             elif self.source.is_followable(url) or (not patterns and response.meta.get("depth", 0) < 2):

@@ -23,7 +23,7 @@ def crawl(
     """Crawl sources into Elasticsearch (politely; only what is new)."""
     settings = get_settings()
     sources = select_sources(settings, source_ids or [], sources_file=file)
-    reports = _crawl_with_progress(settings, sources, file, quiet=as_json)
+    reports = crawl_with_progress(settings, sources, file, quiet=as_json)
     if as_json:
         typer.echo(json.dumps([_report_json(r) for r in reports], ensure_ascii=False, indent=2, default=str))
     else:
@@ -32,7 +32,7 @@ def crawl(
         raise typer.Exit(1)
 
 
-def _crawl_with_progress(settings, sources, file, *, quiet: bool) -> list[CrawlReport]:
+def crawl_with_progress(settings, sources, file, *, quiet: bool) -> list[CrawlReport]:
     with Progress(
         SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(bar_width=None),
         TextColumn("{task.fields[pages]} pages · {task.fields[docs]} documents"), TimeElapsedColumn(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -10,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from index.client import make_client
-from index.search import SearchRequest, iter_hits, parse_when, search
+from index.search import SearchRequest, SearchResult, iter_hits, parse_when, search
 from mediawatch.cli import app, console
 from mediawatch.config import get_settings
 
@@ -50,19 +51,23 @@ def search_cmd(
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
         return
+    print_result(result, query)
+
+
+def print_result(result: SearchResult, query: str) -> None:
+    """A Rich table: when, where, title, highlighted snippet, URL, and how many copies exist."""
     table = Table(title=f"{result.total} hits for {query!r} ({result.took_ms} ms)", show_lines=True, expand=True)
     table.add_column("published", no_wrap=True)
     table.add_column("source", no_wrap=True)
     table.add_column("title / snippet", ratio=1)
     for hit in result.hits:
         snippet = _MARK.sub(lambda m: "[/bold yellow]" if m.group().startswith("</") else "[bold yellow]",
-                            escape(hit.snippet))
-        title = escape(hit.title)
+                            escape(html.unescape(hit.snippet)))
         extra = f"\n[dim]{escape(hit.url)}[/]"
         if hit.also_at:
             extra += f"\n[dim]also at {len(hit.also_at)} other URL(s)[/]"
         table.add_row((hit.published or "-")[:16].replace("T", " "), f"{hit.source}\n[dim]{hit.kind}[/]",
-                      f"[bold]{title}[/]\n{snippet}{extra}")
+                      f"[bold]{escape(hit.title)}[/]\n{snippet}{extra}")
     console.print(table)
     if result.next_cursor:
         console.print(f"[dim]next page: --after {result.next_cursor}[/]")

@@ -1,0 +1,1 @@
+"""The Scrapy project: spiders, middlewares, item pipelines, source registry and extraction."""

@@ -1,0 +1,1 @@
+"""Enrichment of extracted documents: language, topic, sentiment, near-duplicates."""

@@ -1,0 +1,114 @@
+"""One way to build an Elasticsearch client from settings, and one way to say the cluster is unreachable."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from elastic_transport import ConnectionTimeout, TransportError
+from elasticsearch import ApiError, Elasticsearch, UnsupportedProductError
+
+from mediawatch.config import Settings
+from mediawatch.errors import ClusterUnavailable, ConfigError
+
+#: How long a reachability check may take, whatever ``request_timeout`` says.
+PING_TIMEOUT = 5.0
+
+
+def make_client(settings: Settings, *, url: str | None = None) -> Elasticsearch:
+    """A client for ``url`` (default: ``settings.es.effective_url``) with the configured auth and TLS.
+
+    API key wins over basic auth when both are set. TLS options apply to ``https`` URLs only; a CA
+    bundle configured for a plain ``http`` URL is a ConfigError rather than silently ignored.
+    """
+    es = settings.es
+    target = url or es.effective_url
+    parts = urlsplit(target)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"invalid Elasticsearch URL {target!r}: expected http(s)://host[:port]")
+    kwargs: dict = {
+        "hosts": [target],
+        "request_timeout": es.request_timeout,
+        "retry_on_timeout": True,
+        "max_retries": 3,
+    }
+    if es.api_key:
+        kwargs["api_key"] = es.api_key
+    elif es.username:
+        kwargs["basic_auth"] = (es.username, es.password or "")
+    if parts.scheme == "https":
+        kwargs["verify_certs"] = es.verify_certs
+        if not es.verify_certs:
+            kwargs["ssl_show_warn"] = False
+        if es.ca_certs is not None:
+            if not es.ca_certs.is_file():
+                raise ConfigError(f"es.ca_certs names {es.ca_certs}, which is not a readable file")
+            kwargs["ca_certs"] = str(es.ca_certs)
+    elif es.ca_certs is not None:
+        raise ConfigError(f"es.ca_certs is set but the Elasticsearch URL {target} is not https")
+    return Elasticsearch(**kwargs)
+
+
+def ping_or_raise(client: Elasticsearch, url: str) -> dict:
+    """Return cluster health if the cluster answers; otherwise raise one-line ClusterUnavailable.
+
+    Uses ``_cluster/health`` rather than ``GET /``: the integration-test distribution lacks the
+    ``rest-root`` module, so ``ping()``/``info()`` cannot tell a live node from a dead one there.
+    """
+    try:
+        resp = client.options(request_timeout=PING_TIMEOUT, max_retries=0).cluster.health()
+    except UnsupportedProductError as exc:
+        raise unreachable(url, "the server there is not Elasticsearch") from exc
+    except ApiError as exc:
+        if exc.meta.headers.get("x-elastic-product") != "Elasticsearch":
+            raise unreachable(url, f"the server there is not Elasticsearch ({describe_error(exc)})") from exc
+        hint = (
+            " Check MEDIAWATCH_ES_API_KEY or MEDIAWATCH_ES_USERNAME/MEDIAWATCH_ES_PASSWORD."
+            if exc.meta.status in (401, 403) else ""
+        )
+        raise ClusterUnavailable(
+            f"Elasticsearch at {url} refused the request: {describe_error(exc)}.{hint}"
+        ) from exc
+    except (TransportError, OSError, ValueError) as exc:
+        raise unreachable(url, exc) from exc
+    return dict(resp.body)
+
+
+def unreachable(url: str, exc: BaseException | str) -> ClusterUnavailable:
+    """The standard one-line 'cannot reach the cluster' error, with a short reason."""
+    reason = exc if isinstance(exc, str) else describe_error(exc)
+    return ClusterUnavailable(
+        f"Elasticsearch at {url} is unreachable: {reason}. "
+        "Start the local node with `mediawatch es start` or set MEDIAWATCH_ES_URL."
+    )
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^)>'\"\]]+)")
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short human reason for a client/transport failure (no object reprs, no newlines)."""
+    if isinstance(exc, UnsupportedProductError):
+        return "the server is not Elasticsearch"
+    if isinstance(exc, ApiError):
+        err = exc.body.get("error") if isinstance(exc.body, dict) else None
+        kind = err.get("type") if isinstance(err, dict) else None
+        return f"HTTP {exc.meta.status}" + (f" {kind}" if kind else "")
+    if isinstance(exc, ConnectionTimeout):
+        return "the connection timed out"
+    texts = [" ".join(str(getattr(exc, "message", None) or exc).split())]
+    if isinstance(exc, TransportError) and exc.__cause__ is not None:
+        texts.append(" ".join(str(exc.__cause__).split()))
+    for part in texts:
+        if match := _ERRNO.search(part):
+            return match.group(1).strip().rstrip(".").lower()
+    text = " ".join(texts)
+    for needle, reason in (
+        ("CERTIFICATE_VERIFY_FAILED", "TLS certificate verification failed (set es.ca_certs)"),
+        ("WRONG_VERSION_NUMBER", "TLS handshake failed (is the URL's http/https right?)"),
+        ("timed out", "the connection timed out"),
+        ("Connection refused", "connection refused"),
+    ):
+        if needle in text:
+            return reason
+    return (text[:200] + "…") if len(text) > 200 else text or type(exc).__name__

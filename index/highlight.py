@@ -1,0 +1,77 @@
+"""Highlighted snippets that honour folding: "lu lut" marks "lũ lụt" in the original text.
+
+Matching runs on folded text; ``fold_with_offsets`` maps every match back to the original
+characters, so snippets show the article as written with ``<mark>`` around the hits.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from html import escape
+
+from index.folding import fold, fold_with_offsets
+from index.query import And, Node, Not, Or, Phrase, Term
+
+FRAGMENT_CHARS = 160
+OPENING_CHARS = 240
+
+
+def positive_patterns(node: Node | None) -> list[str]:
+    """Regex sources (over folded text) for the words, prefixes and phrases a hit must contain."""
+    found: list[str] = []
+
+    def walk(item: Node, negated: bool) -> None:
+        if isinstance(item, Not):
+            walk(item.item, not negated)
+        elif isinstance(item, And | Or):
+            for child in item.items:
+                walk(child, negated)
+        elif not negated and isinstance(item, Term | Phrase):
+            words = re.findall(r"\w+", fold(item.text))
+            if not words:
+                return
+            source = r"\W+".join(re.escape(w) for w in words)
+            tail = r"\w*" if isinstance(item, Term) and item.prefix else r"\b"
+            found.append(rf"\b{source}{tail}")
+
+    if node is not None:
+        walk(node, False)
+    return sorted(set(found), key=len, reverse=True)
+
+
+def snippet(text: str, patterns: list[str], *, fragments: int = 2, size: int = FRAGMENT_CHARS) -> str:
+    """Up to ``fragments`` windows of about ``size`` characters around matches, HTML-escaped, with
+    ``<mark>`` around each match; the opening of the text when nothing matches."""
+    text = unicodedata.normalize("NFC", " ".join(text.split()))
+    if not text:
+        return ""
+    matches: list[tuple[int, int]] = []
+    if patterns:
+        folded, offsets = fold_with_offsets(text)
+        for m in re.finditer("|".join(patterns), folded):
+            if m.end() > m.start():
+                matches.append((offsets[m.start()], offsets[m.end() - 1] + 1))
+    if not matches:
+        return escape(text[:OPENING_CHARS]) + ("…" if len(text) > OPENING_CHARS else "")
+    windows: list[tuple[int, int]] = []
+    for start, end in matches:
+        if len(windows) == fragments:
+            break
+        if windows and start < windows[-1][1]:
+            continue
+        lo = max(0, start - size // 3)
+        lo = text.rfind(" ", 0, lo) + 1 if lo > 0 else 0
+        hi = min(len(text), lo + size)
+        hi = text.find(" ", hi) if text.find(" ", hi) != -1 else len(text)
+        windows.append((lo, max(hi, end)))
+    parts = []
+    for lo, hi in windows:
+        piece, cursor = [], lo
+        for start, end in matches:
+            if start >= lo and end <= hi:
+                piece += [escape(text[cursor:start]), "<mark>", escape(text[start:end]), "</mark>"]
+                cursor = end
+        piece.append(escape(text[cursor:hi]))
+        parts.append(("…" if lo > 0 else "") + "".join(piece) + ("…" if hi < len(text) else ""))
+    return " ".join(parts)

@@ -1,0 +1,3 @@
+"""Imports every command module so its @app.command()/add_typer registrations run."""
+
+from mediawatch.cli import crawl, es, extract, search, sources  # noqa: F401
