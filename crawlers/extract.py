@@ -401,6 +401,16 @@ def _paragraphs(text: str | None) -> str:
     return "\n\n".join(line for line in lines if line)
 
 
+def _without_leading_title(body: str, title: str | None) -> str:
+    """Drop a first paragraph that only repeats the headline (the title is stored on its own)."""
+    if not body or not title:
+        return body
+    first, _, rest = body.partition("\n\n")
+    if rest and " ".join(first.split()).casefold() == " ".join(title.split()).casefold():
+        return rest
+    return body
+
+
 def _trafilatura(tree: HtmlElement, url: str | None, now: datetime, *, precise: bool, fast: bool) -> Any:
     import trafilatura
 
@@ -508,6 +518,7 @@ def extract_article(
         _clean(h1.text_content()) if h1 is not None else None,
     )
     title = next((t for t in candidates if _plausible_title(t)), None)
+    body = _without_leading_title(body, title)
 
     author = selected("author") or _clean(getattr(doc, "author", None))
     if author:

@@ -62,8 +62,10 @@ def snippet(text: str, patterns: list[str], *, fragments: int = 2, size: int = F
             continue
         lo = max(0, start - size // 3)
         lo = text.rfind(" ", 0, lo) + 1 if lo > 0 else 0
+        lo = max(lo, windows[-1][1]) if windows else lo
         hi = min(len(text), lo + size)
-        hi = text.find(" ", hi) if text.find(" ", hi) != -1 else len(text)
+        space = text.find(" ", hi)
+        hi = space if space != -1 else len(text)
         windows.append((lo, max(hi, end)))
     parts = []
     for lo, hi in windows:
@@ -74,4 +76,4 @@ def snippet(text: str, patterns: list[str], *, fragments: int = 2, size: int = F
                 cursor = end
         piece.append(escape(text[cursor:hi]))
         parts.append(("…" if lo > 0 else "") + "".join(piece) + ("…" if hi < len(text) else ""))
-    return " ".join(parts)
+    return " ".join(parts).replace("… …", "…")

@@ -75,6 +75,9 @@ Override per call with ``parse(..., fields=)`` and ``to_es(..., fields=)``.
 FOLDED_SUFFIX = "_folded"
 FOLDED_FIELDS = frozenset({"title", "text", "description", "thread.title"})
 """ES fields that have a ``<name>_folded`` sibling holding :func:`fold`-ed text."""
+EXACT_TIER = 1000.0
+"""Constant score added by an exact-diacritic match of a word typed with diacritics: far above any
+BM25 score, so documents with more exact matches always rank above folded-only matches."""
 MIN_PREFIX_CHARS = 2
 MAX_DEPTH = 50
 """Deepest nesting of parentheses and NOTs accepted (keeps recursion far below Python's limit)."""
@@ -458,6 +461,14 @@ def _any_of(clauses: list[dict[str, Any]]) -> dict[str, Any]:
     return {"bool": {"should": clauses, "minimum_should_match": 1}}
 
 
+def _exact_tier(clause: dict[str, Any], typed: str) -> dict[str, Any]:
+    """Typed with diacritics: an exact match counts as a tier (:data:`EXACT_TIER`), not a nudge.
+    Typed without: plain scoring, so "lu lut" ranks "lũ lụt" articles by relevance alone."""
+    if fold(typed) == typed.lower():
+        return clause
+    return {"constant_score": {"filter": clause, "boost": EXACT_TIER}}
+
+
 class _Compiler:
     def __init__(self, fields: Mapping[str, Sequence[str]]) -> None:
         self.fields = fields
@@ -504,7 +515,8 @@ class _Compiler:
             exact.append(f"{name}{suffix}")
             if name in FOLDED_FIELDS:
                 folded.append(f"{name}{FOLDED_SUFFIX}{suffix}")
-        clauses = [{"multi_match": {"query": term.text, "type": "most_fields", "fields": exact, "operator": "and"}}]
+        exact_match = {"multi_match": {"query": term.text, "type": "most_fields", "fields": exact, "operator": "and"}}
+        clauses = [_exact_tier(exact_match, term.text) if folded else exact_match]
         if folded:
             clauses.append(
                 {"multi_match": {"query": fold(term.text), "type": "most_fields", "fields": folded, "operator": "and"}}
@@ -514,7 +526,8 @@ class _Compiler:
     def _phrase(self, text: str, field: str | None) -> dict[str, Any]:
         clauses = []
         for name, boost in self._group(field):
-            clauses.append({"match_phrase": {name: _with_boost({"query": text}, boost)}})
+            exact_match = {"match_phrase": {name: _with_boost({"query": text}, boost)}}
+            clauses.append(_exact_tier(exact_match, text) if name in FOLDED_FIELDS else exact_match)
             if name in FOLDED_FIELDS:
                 clauses.append({"match_phrase": {name + FOLDED_SUFFIX: _with_boost({"query": fold(text)}, boost)}})
         return {"bool": {"should": clauses, "minimum_should_match": 1}}
@@ -529,7 +542,7 @@ class _Compiler:
             clauses.append({"prefix": {name + FOLDED_SUFFIX: _with_boost({"value": folded}, boost)}})
             if lowered != folded:  # typed with diacritics: exact-diacritic prefixes score higher
                 exact = {"value": lowered, "case_insensitive": True}
-                clauses.append({"prefix": {name: _with_boost(exact, boost)}})
+                clauses.append(_exact_tier({"prefix": {name: exact}}, term.text))
         return _any_of(clauses)
 
 

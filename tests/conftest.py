@@ -90,12 +90,17 @@ def prefix(cluster: Cluster) -> Iterator[str]:
     """A fresh index prefix for one test; its indices are deleted afterwards."""
     name = f"mwt-{uuid.uuid4().hex[:8]}"
     yield name
-    _delete_prefix(cluster.url, name)
+    delete_prefix(cluster.url, name)
 
 
-def _delete_prefix(url: str, name: str) -> None:
+def delete_prefix(url: str, name: str) -> None:
+    """Delete a prefix's indices and templates by name (wildcard deletes are refused by default)."""
     from elasticsearch import Elasticsearch
 
     client = Elasticsearch(url)
-    client.indices.delete(index=f"{name}-*", ignore_unavailable=True, allow_no_indices=True)
-    client.indices.delete_index_template(name=f"{name}-*", ignore=[404])
+    indices = list(client.indices.get(index=f"{name}-*", allow_no_indices=True))
+    if indices:
+        client.indices.delete(index=",".join(indices))
+    templates = client.indices.get_index_template(name=f"{name}-*", ignore=[404]).get("index_templates", [])
+    for template in templates:
+        client.indices.delete_index_template(name=template["name"])

@@ -9,6 +9,7 @@ import pytest
 
 from index.query import (
     DEFAULT_GROUP,
+    EXACT_TIER,
     FIELDS,
     And,
     Node,
@@ -343,11 +344,15 @@ def test_fold(text: str, folded: str) -> None:
 # --------------------------------------------------------------------------- compiled DSL
 
 def _word(text: str, exact: list[str], folded: list[str]) -> dict:
-    """The DSL for one word: exact fields get the text as typed, ``_folded`` siblings get it folded."""
+    """The DSL for one word: exact fields get the text as typed (a constant-score tier when it has
+    diacritics), ``_folded`` siblings get it folded."""
+    exact_clause = {"multi_match": {"query": text, "type": "most_fields", "fields": exact, "operator": "and"}}
+    if fold(text) != text.lower():
+        exact_clause = {"constant_score": {"filter": exact_clause, "boost": EXACT_TIER}}
     return {
         "bool": {
             "should": [
-                {"multi_match": {"query": text, "type": "most_fields", "fields": exact, "operator": "and"}},
+                exact_clause,
                 {"multi_match": {"query": fold(text), "type": "most_fields", "fields": folded, "operator": "and"}},
             ],
             "minimum_should_match": 1,
@@ -356,7 +361,8 @@ def _word(text: str, exact: list[str], folded: list[str]) -> dict:
 
 
 def _word_text(clause: dict) -> str:
-    return clause["bool"]["should"][0]["multi_match"]["query"]
+    first = clause["bool"]["should"][0]
+    return first.get("constant_score", {}).get("filter", first)["multi_match"]["query"]
 
 
 def test_word_is_multi_match_over_exact_and_folded_fields() -> None:
@@ -374,9 +380,11 @@ def test_implicit_and_gives_one_must_clause_per_operand() -> None:
     phrase = must[2]["bool"]
     assert phrase["minimum_should_match"] == 1
     assert phrase["should"] == [
-        {"match_phrase": {"title": {"query": "Bắc Ninh", "boost": 3.0}}},
+        {"constant_score": {"filter": {"match_phrase": {"title": {"query": "Bắc Ninh", "boost": 3.0}}},
+                            "boost": EXACT_TIER}},
         {"match_phrase": {"title_folded": {"query": "bac ninh", "boost": 3.0}}},
-        {"match_phrase": {"text": {"query": "Bắc Ninh", "boost": 1.0}}},
+        {"constant_score": {"filter": {"match_phrase": {"text": {"query": "Bắc Ninh", "boost": 1.0}}},
+                            "boost": EXACT_TIER}},
         {"match_phrase": {"text_folded": {"query": "bac ninh", "boost": 1.0}}},
     ]
 
@@ -393,7 +401,9 @@ def test_not_items_of_and_become_must_not() -> None:
     assert [_word_text(c) for c in dsl["bool"]["must"]] == ["lũ"]
     must_not = dsl["bool"]["must_not"]
     assert _word_text(must_not[0]) == "bão"
-    assert must_not[1]["bool"]["should"][0] == {"match_phrase": {"title": {"query": "áp thấp", "boost": 3.0}}}
+    assert must_not[1]["bool"]["should"][0]["constant_score"]["filter"] == {
+        "match_phrase": {"title": {"query": "áp thấp", "boost": 3.0}}
+    }
 
 
 def test_nested_not_compiles_to_bool_must_not() -> None:
@@ -417,7 +427,8 @@ def test_prefix_uses_folded_field_with_folded_text() -> None:
 def test_prefix_with_diacritics_also_scores_exact_prefix() -> None:
     clauses = to_es(parse("Ngập*"))["bool"]["should"]
     assert {"prefix": {"title_folded": {"value": "ngap", "boost": 3.0}}} in clauses
-    assert {"prefix": {"title": {"value": "ngập", "case_insensitive": True, "boost": 3.0}}} in clauses
+    exact = {"prefix": {"title": {"value": "ngập", "case_insensitive": True}}}
+    assert {"constant_score": {"filter": exact, "boost": EXACT_TIER}} in clauses
     assert len(clauses) == 4
 
 
