@@ -20,7 +20,7 @@ def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
     parts = urlsplit(url.strip())
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
     host = (parts.hostname or "").lower()
-    if parts.port and not (parts.scheme, parts.port) in (("http", 80), ("https", 443)):
+    if parts.port and (parts.scheme, parts.port) not in (("http", 80), ("https", 443)):
         host = f"{host}:{parts.port}"
     cleaned = urlunsplit((parts.scheme.lower(), host, parts.path or "/", query, parts.fragment))
     return canonicalize_url(cleaned, keep_fragments=keep_fragment)

@@ -122,6 +122,17 @@ def pages_alias(settings: Settings) -> str:
     return PAGES.alias(settings.index.prefix)
 
 
+def copy_index(client: Elasticsearch, source: str, target: str, *, chunk_size: int = 500) -> int:
+    """Copy every document (scan + bulk, client-side: the local node has no reindex module, and
+    ``helpers.reindex`` probes x-pack data-stream APIs it lacks). Returns the number copied."""
+    actions = (
+        {"_index": target, "_id": hit["_id"], "_source": hit["_source"]}
+        for hit in helpers.scan(client, index=source, query={"query": {"match_all": {}}}, size=chunk_size)
+    )
+    copied, _ = helpers.bulk(client, actions, chunk_size=chunk_size)
+    return copied
+
+
 def ensure_indices(client: Elasticsearch, settings: Settings, specs=ALL_SPECS) -> dict[str, str]:
     """Create or migrate every index so each alias points at its spec's version. Idempotent.
 
@@ -145,8 +156,8 @@ def ensure_indices(client: Elasticsearch, settings: Settings, specs=ALL_SPECS) -
             client.indices.put_alias(index=target, name=alias)
             actions[alias] = "created"
             continue
-        for old in current:  # client-side (scan + bulk): the local node has no reindex module
-            helpers.reindex(client, source_index=old, target_index=target)
+        for old in current:
+            copy_index(client, old, target)
         client.indices.refresh(index=target)
         client.indices.update_aliases(
             actions=[{"remove": {"index": old, "alias": alias}} for old in current]

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
-from index.mappings import docs_alias
 from index.highlight import positive_patterns, snippet
+from index.mappings import docs_alias
 from index.query import Node, parse, to_es
 from mediawatch.config import Settings
 from mediawatch.errors import ClusterUnavailable, UserError

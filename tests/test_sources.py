@@ -68,7 +68,7 @@ def test_invalid_entry_names_file_entry_and_field(tmp_path: Path, entry: str, fi
 
 
 def test_broken_yaml_and_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="line 2"):
+    with pytest.raises(ConfigError, match=r"line \d+: not valid YAML"):
         load_sources(write(tmp_path, "sources:\n  - id: [unclosed\n"))
     with pytest.raises(ConfigError, match="does not exist"):
         load_sources(tmp_path / "nope.yaml")
@@ -96,3 +96,12 @@ def test_cli_lists_sources_and_reports_bad_file(tmp_path: Path) -> None:
 def test_repository_sources_file_is_valid() -> None:
     registry = load_sources(REPO / "sources.yaml")
     assert {s.kind for s in registry} == {"news", "forum"}
+
+
+def test_repository_sources_file_matches_the_demo_site() -> None:
+    import yaml
+
+    from tests.site import sources_yaml
+
+    shipped = yaml.safe_load((REPO / "sources.yaml").read_text(encoding="utf-8"))
+    assert shipped == yaml.safe_load(sources_yaml("http://127.0.0.1:8765"))

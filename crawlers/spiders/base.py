@@ -31,7 +31,8 @@ class SourceSpider(scrapy.Spider):
         registry = load_sources(sources_file or self.mw_settings.crawl.sources_file)
         self.source = registry.get(source)
         if self.source.kind != self.kind:
-            raise UserError(f"source {source!r} is a {self.source.kind} source; crawl it with the {self.source.kind} spider")
+            kind = self.source.kind
+            raise UserError(f"source {source!r} is a {kind} source; crawl it with the {kind} spider")
         self.allowed_domains = list(self.source.allowed_domains)
         self.known: dict[str, KnownPage] = {}
 

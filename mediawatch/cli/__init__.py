@@ -29,7 +29,8 @@ def main() -> None:
     """Console entry point: user errors become one line on stderr and a non-zero exit."""
     _register()
     try:
-        app(standalone_mode=False)
+        # Outside standalone mode click returns (not raises) the code of a `typer.Exit`.
+        code = app(standalone_mode=False)
     except UserError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
@@ -45,3 +46,4 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)
