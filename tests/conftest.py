@@ -101,6 +101,7 @@ def delete_prefix(url: str, name: str) -> None:
     indices = list(client.indices.get(index=f"{name}-*", allow_no_indices=True))
     if indices:
         client.indices.delete(index=",".join(indices))
-    templates = client.options(ignore_status=404).indices.get_index_template(name=f"{name}-*").get("index_templates", [])
+    found = client.options(ignore_status=404).indices.get_index_template(name=f"{name}-*")
+    templates = found.get("index_templates", [])
     for template in templates:
         client.indices.delete_index_template(name=template["name"])

@@ -126,3 +126,28 @@ def test_scrapy_commands_work_from_the_repository_root(cluster: Cluster, prefix:
     client = Elasticsearch(cluster.url)
     client.indices.refresh(index=f"{prefix}-docs")
     assert client.count(index=f"{prefix}-docs", query={"term": {"kind": "forum"}})["count"] == posts
+
+
+def test_retention_deletes_old_documents_only(cluster: Cluster, prefix: str, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    settings = cluster.settings(prefix, tmp_path)
+    client = make_client(settings)
+    ensure_indices(client, settings)
+    now = datetime.now(UTC)
+    writer = BulkWriter(client)
+    ages = {"fresh": 3, "old": 40, "ancient": 400}
+    for name, days in ages.items():
+        writer.add(docs_alias(settings), name, {**_doc(1), "published": (now - timedelta(days=days)).isoformat()})
+    undated = {**_doc(2), "crawled_at": (now - timedelta(days=90)).isoformat()}
+    undated.pop("published")
+    writer.add(docs_alias(settings), "undated-old", undated)
+    writer.flush(refresh=True)
+    env = cluster.env(prefix, tmp_path)
+    dry = run_cli("prune", "--days", "30", "--dry-run", env=env)
+    assert dry.returncode == 0 and "would delete 3 documents" in dry.stdout
+    assert run_cli("prune", env=env).returncode == 1  # no period configured: one line, non-zero
+    done = run_cli("prune", env={**env, "MEDIAWATCH_INDEX__RETENTION_DAYS": "30"})
+    assert done.returncode == 0 and "deleted 3 documents" in done.stdout
+    remaining = {h["_id"] for h in client.search(index=docs_alias(settings), query={"match_all": {}})["hits"]["hits"]}
+    assert remaining == {"fresh"}
