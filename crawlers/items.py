@@ -40,6 +40,33 @@ class DocumentItem:
     encoding: str | None = None
     thread: dict[str, Any] | None = None
     crawled_at: datetime = field(default_factory=_now)
+    # Filled by the enrichment pipeline (enrich.tagger.enrich_documents).
+    topic: str | None = None
+    topics: list[dict[str, Any]] | None = None
+    sentiment: dict[str, Any] | None = None
+    story: str | None = None
+    story_bands: list[str] | None = None
+    story_minhash: list[int] | None = None
+    story_origin: dict[str, Any] | None = None
+    models: dict[str, str] | None = None
+    enriched_at: str | None = None
+
+    def enrich_input(self) -> dict[str, Any]:
+        """What tagging and story grouping read."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "text": self.text,
+            "language": self.language,
+            "kind": self.kind,
+            "published": self.published,
+            "source": self.source,
+            "url": self.url,
+        }
+
+    def apply(self, updates: dict[str, Any]) -> None:
+        for key, value in updates.items():
+            setattr(self, key, value)
 
     def to_source(self) -> dict[str, Any]:
         doc = asdict(self)

@@ -17,6 +17,7 @@ from scrapy.settings import Settings as ScrapySettings
 from crawlers.sources import Source, load_sources
 from crawlers.spiders.forum import ForumSpider
 from crawlers.spiders.news import NewsSpider
+from enrich.tagger import get_tagger
 from index.client import make_client, ping_or_raise
 from mediawatch.config import Settings
 from mediawatch.errors import UserError
@@ -99,6 +100,8 @@ def run_crawl(
     The Twisted reactor cannot restart, so call this once per process.
     """
     ping_or_raise(make_client(settings), settings.es.effective_url)
+    if settings.enrich.enabled:
+        get_tagger(settings.enrich).load()  # a model that cannot load fails here, in one line
     logging.getLogger("scrapy").setLevel(settings.crawl.log_level)
     process = CrawlerProcess(scrapy_settings())
     crawlers = []

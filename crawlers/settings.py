@@ -29,7 +29,7 @@ DOWNLOAD_WARNSIZE = _s.max_page_bytes // 2
 RETRY_TIMES = 2
 REDIRECT_MAX_TIMES = 5
 
-ITEM_PIPELINES = {"crawlers.pipelines.ElasticsearchPipeline": 800}
+ITEM_PIPELINES = {"crawlers.pipelines.EnrichPipeline": 500, "crawlers.pipelines.ElasticsearchPipeline": 800}
 
 LOG_LEVEL = _s.log_level
 FEED_EXPORT_ENCODING = "utf-8"

@@ -63,6 +63,21 @@ DOC_PROPERTIES: dict[str, Any] = {
     },
 }
 
+# v2: enrichment (topic, sentiment, stories, model versions).
+DOC_PROPERTIES.update(
+    {
+        "topic": KEYWORD,
+        "topics": {"properties": {"label": KEYWORD, "score": {"type": "float"}}},
+        "sentiment": {"properties": {"label": KEYWORD, "score": {"type": "float"}}},
+        "story": KEYWORD,
+        "story_bands": KEYWORD,
+        "story_minhash": {"type": "long", "index": False, "doc_values": False},
+        "story_origin": {"properties": {"source": KEYWORD, "url": KEYWORD, "published": DATE, "doc_id": KEYWORD}},
+        "models": {"properties": {"topic": KEYWORD, "sentiment": KEYWORD}},
+        "enriched_at": DATE,
+    }
+)
+
 PAGE_PROPERTIES: dict[str, Any] = {
     "url": KEYWORD,
     "source": KEYWORD,
@@ -109,7 +124,7 @@ class IndexSpec:
         }
 
 
-DOCS = IndexSpec("docs", 1, DOC_PROPERTIES)
+DOCS = IndexSpec("docs", 2, DOC_PROPERTIES)
 PAGES = IndexSpec("pages", 1, PAGE_PROPERTIES)
 ALL_SPECS = (DOCS, PAGES)
 

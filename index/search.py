@@ -32,9 +32,13 @@ class SearchRequest:
     sources: Sequence[str] = ()
     kinds: Sequence[str] = ()
     languages: Sequence[str] = ()
+    topics: Sequence[str] = ()
+    sentiments: Sequence[str] = ()
     sort: Literal["relevance", "date"] = "relevance"
     size: int = 10
     after: str | None = None
+    collapse_stories: bool = False
+    facets: bool = False
 
 
 @dataclass
@@ -53,6 +57,12 @@ class Hit:
     thread_title: str | None = None
     content_hash: str | None = None
     also_at: list[str] = field(default_factory=list)
+    topic: str | None = None
+    sentiment: str | None = None
+    story: str | None = None
+    story_size: int = 1
+    story_outlets: int = 1
+    story_origin: dict[str, Any] | None = None
 
 
 @dataclass
@@ -61,9 +71,13 @@ class SearchResult:
     hits: list[Hit]
     next_cursor: str | None
     took_ms: int
+    facets: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"total": self.total, "hits": [asdict(h) for h in self.hits], "next": self.next_cursor}
+        out = {"total": self.total, "hits": [asdict(h) for h in self.hits], "next": self.next_cursor}
+        if self.facets is not None:
+            out["facets"] = self.facets
+        return out
 
 
 def parse_when(value: str, *, end_of_day: bool = False) -> datetime:
@@ -97,6 +111,10 @@ def build_query(req: SearchRequest, node: Node | None = None) -> dict[str, Any]:
         filters.append({"terms": {"kind": list(req.kinds)}})
     if req.languages:
         filters.append({"terms": {"language": list(req.languages)}})
+    if req.topics:
+        filters.append({"terms": {"topic": list(req.topics)}})
+    if req.sentiments:
+        filters.append({"terms": {"sentiment.label": list(req.sentiments)}})
     if req.date_from or req.date_to:
         rng: dict[str, str] = {}
         if req.date_from:
@@ -137,10 +155,16 @@ def search(client: Elasticsearch, settings: Settings, req: SearchRequest) -> Sea
         "sort": _sort(req),
         "size": req.size,
         "track_total_hits": True,
-        "_source": {"excludes": ["*_folded", "thread.title_folded"]},
+        "_source": {"excludes": ["*_folded", "thread.title_folded", "story_minhash", "story_bands"]},
     }
     if req.after:
+        if req.collapse_stories:
+            raise UserError("paging with --after is not available when collapsing stories; raise --size instead")
         body["search_after"] = decode_cursor(req.after)
+    if req.collapse_stories:
+        body["collapse"] = {"field": "story"}
+    if req.facets:
+        body["aggs"] = FACETS
     try:
         resp = client.search(index=docs_alias(settings), **body)
     except ApiError as exc:
@@ -151,8 +175,53 @@ def search(client: Elasticsearch, settings: Settings, req: SearchRequest) -> Sea
     patterns = positive_patterns(node)
     hits = [_to_hit(h, patterns) for h in raw_hits]
     _attach_copies(client, settings, hits)
-    next_cursor = encode_cursor(raw_hits[-1]["sort"]) if len(raw_hits) == req.size and raw_hits else None
-    return SearchResult(total=resp["hits"]["total"]["value"], hits=hits, next_cursor=next_cursor, took_ms=resp["took"])
+    _attach_stories(client, settings, hits)
+    more = len(raw_hits) == req.size and raw_hits and not req.collapse_stories
+    next_cursor = encode_cursor(raw_hits[-1]["sort"]) if more else None
+    facets = _read_facets(resp.get("aggregations") or {}) if req.facets else None
+    total = resp["hits"]["total"]["value"]
+    return SearchResult(total=total, hits=hits, next_cursor=next_cursor, took_ms=resp["took"], facets=facets)
+
+
+FACETS: dict[str, Any] = {
+    "topic": {"terms": {"field": "topic", "size": 20}},
+    "sentiment": {"terms": {"field": "sentiment.label", "size": 5}},
+    "source": {"terms": {"field": "source", "size": 20}},
+    "kind": {"terms": {"field": "kind", "size": 5}},
+    "language": {"terms": {"field": "language", "size": 10}},
+    "stories": {"cardinality": {"field": "story"}},
+    "outlets": {"cardinality": {"field": "source"}},
+}
+
+
+def _read_facets(aggs: dict[str, Any]) -> dict[str, Any]:
+    """``{"topic": {"sports": 12, …}, …, "stories": N, "outlets": M}``."""
+    out: dict[str, Any] = {}
+    for name, agg in aggs.items():
+        out[name] = {b["key"]: b["doc_count"] for b in agg["buckets"]} if "buckets" in agg else agg["value"]
+    return out
+
+
+def _attach_stories(client: Elasticsearch, settings: Settings, hits: list[Hit]) -> None:
+    """Fill ``story_size`` (documents) and ``story_outlets`` (distinct sources) for each hit's story."""
+    stories = sorted({h.story for h in hits if h.story})
+    if not stories:
+        return
+    resp = client.search(
+        index=docs_alias(settings),
+        size=0,
+        query={"terms": {"story": stories}},
+        aggs={
+            "by_story": {
+                "terms": {"field": "story", "size": len(stories)},
+                "aggs": {"outlets": {"cardinality": {"field": "source"}}},
+            }
+        },
+    )
+    counts = {b["key"]: (b["doc_count"], b["outlets"]["value"]) for b in resp["aggregations"]["by_story"]["buckets"]}
+    for hit in hits:
+        if hit.story in counts:
+            hit.story_size, hit.story_outlets = counts[hit.story]
 
 
 def iter_hits(client: Elasticsearch, settings: Settings, req: SearchRequest, limit: int) -> Iterator[Hit]:
@@ -186,6 +255,10 @@ def _to_hit(raw: dict[str, Any], patterns: list[str]) -> Hit:
         section=src.get("section"),
         thread_title=thread.get("title"),
         content_hash=src.get("content_hash"),
+        topic=src.get("topic"),
+        sentiment=(src.get("sentiment") or {}).get("label"),
+        story=src.get("story"),
+        story_origin=src.get("story_origin"),
     )
 
 
@@ -198,8 +271,12 @@ def _attach_copies(client: Elasticsearch, settings: Settings, hits: list[Hit]) -
         index=docs_alias(settings),
         size=0,
         query={"terms": {"content_hash": hashes}},
-        aggs={"by_hash": {"terms": {"field": "content_hash", "size": len(hashes), "min_doc_count": 2},
-                          "aggs": {"urls": {"top_hits": {"size": 10, "_source": ["url"]}}}}},
+        aggs={
+            "by_hash": {
+                "terms": {"field": "content_hash", "size": len(hashes), "min_doc_count": 2},
+                "aggs": {"urls": {"top_hits": {"size": 10, "_source": ["url"]}}},
+            }
+        },
     )
     urls: dict[str, list[str]] = {}
     for bucket in resp["aggregations"]["by_hash"]["buckets"]:

@@ -83,6 +83,25 @@ class CrawlSettings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
 
+PACKAGED_MODELS = Path(__file__).resolve().parent.parent / "enrich" / "models"
+
+
+class EnrichSettings(BaseModel):
+    """Tagging models: a local directory or a Hugging Face hub id each; packaged offline defaults."""
+
+    enabled: bool = True
+    topic_model: str = str(PACKAGED_MODELS / "topic-vntc")
+    sentiment_model: str = str(PACKAGED_MODELS / "sentiment-vsfc")
+    # Languages the configured models were trained for; others get topic/sentiment "unknown".
+    model_languages: list[str] = ["vi"]
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    batch_size: int = 32
+    max_length: int = 256
+    # Near-duplicate stories: MinHash over word shingles; Jaccard at or above this joins a story.
+    story_threshold: float = 0.6
+    models_dir: Path = Path(".mediawatch/models")  # where `mediawatch models pull` stores downloads
+
+
 class Settings(BaseSettings):
     """Everything configurable in one place; see module docstring for precedence."""
 
@@ -94,6 +113,7 @@ class Settings(BaseSettings):
     es: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
+    enrich: EnrichSettings = Field(default_factory=EnrichSettings)
 
     @classmethod
     def settings_customise_sources(

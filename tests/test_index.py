@@ -30,7 +30,7 @@ def test_ensure_indices_is_idempotent_and_mappings_are_strict(cluster: Cluster, 
     client = make_client(settings)
     assert ensure_indices(client, settings) == {f"{prefix}-docs": "created", f"{prefix}-pages": "created"}
     assert ensure_indices(client, settings) == {f"{prefix}-docs": "exists", f"{prefix}-pages": "exists"}
-    assert list(client.indices.get_alias(name=f"{prefix}-docs")) == [f"{prefix}-docs-v1"]
+    assert list(client.indices.get_alias(name=f"{prefix}-docs")) == [f"{prefix}-docs-v{DOCS.version}"]
     with pytest.raises(Exception, match="strict_dynamic_mapping|not allowed"):
         client.index(index=docs_alias(settings), id="x", document={"surprise": 1})
 
@@ -46,10 +46,11 @@ def test_schema_version_bump_migrates_documents_behind_the_alias(
         writer.add(docs_alias(settings), f"d{i}", _doc(i))
     writer.flush(refresh=True)
     assert writer.stats.created == 120
-    v2 = replace(DOCS, version=2, properties={**DOCS.properties, "extra_field": {"type": "keyword"}})
-    actions = ensure_indices(client, settings, specs=(v2, PAGES))
-    assert actions[f"{prefix}-docs"] == f"migrated from {prefix}-docs-v1"
-    assert list(client.indices.get_alias(name=f"{prefix}-docs")) == [f"{prefix}-docs-v2"]
+    old, new = DOCS.version, DOCS.version + 1
+    bumped = replace(DOCS, version=new, properties={**DOCS.properties, "extra_field": {"type": "keyword"}})
+    actions = ensure_indices(client, settings, specs=(bumped, PAGES))
+    assert actions[f"{prefix}-docs"] == f"migrated from {prefix}-docs-v{old}"
+    assert list(client.indices.get_alias(name=f"{prefix}-docs")) == [f"{prefix}-docs-v{new}"]
     assert client.count(index=f"{prefix}-docs")["count"] == 120
     client.index(index=f"{prefix}-docs", id="new", document={**_doc(999), "extra_field": "ok"}, refresh=True)
     assert client.count(index=f"{prefix}-docs", query={"term": {"extra_field": "ok"}})["count"] == 1

@@ -26,6 +26,10 @@ def search_cmd(
     source: list[str] = typer.Option([], "--source", "-s", help="Source id (repeatable)."),
     kind: list[str] = typer.Option([], "--kind", "-k", help="news or forum (repeatable)."),
     lang: list[str] = typer.Option([], "--lang", "-l", help="Language code such as vi or en (repeatable)."),
+    topic: list[str] = typer.Option([], "--topic", "-t", help="Topic label, e.g. sports (repeatable)."),
+    sentiment: list[str] = typer.Option([], "--sentiment", help="negative, neutral or positive (repeatable)."),
+    stories: bool = typer.Option(False, "--stories", help="One hit per story (copies collapsed)."),
+    facets: bool = typer.Option(False, "--facets", help="Counts by topic, sentiment, source, kind, language."),
     sort: str = typer.Option("relevance", "--sort", help="relevance or date."),
     size: int = typer.Option(10, "--size", "-n", min=1, max=1000, help="Hits per page."),
     after: str | None = typer.Option(None, "--after", help="Cursor from a previous page ('next')."),
@@ -40,7 +44,16 @@ def search_cmd(
         query=query,
         date_from=parse_when(date_from) if date_from else None,
         date_to=parse_when(date_to, end_of_day=True) if date_to else None,
-        sources=source, kinds=kind, languages=lang, sort=sort, size=size, after=after,  # type: ignore[arg-type]
+        sources=source,
+        kinds=kind,
+        languages=lang,
+        topics=topic,
+        sentiments=sentiment,
+        sort=sort,
+        size=size,
+        after=after,
+        collapse_stories=stories,
+        facets=facets,  # type: ignore[arg-type]
     )
     client = make_client(settings)
     if limit is not None:
@@ -56,18 +69,34 @@ def search_cmd(
 
 def print_result(result: SearchResult, query: str) -> None:
     """A Rich table: when, where, title, highlighted snippet, URL, and how many copies exist."""
-    table = Table(title=f"{result.total} hits for {query!r} ({result.took_ms} ms)", show_lines=True, expand=True)
+    title = f"{result.total} hits for {query!r} ({result.took_ms} ms)"
+    if result.facets:
+        title += f" · {result.facets['stories']} stories · {result.facets['outlets']} outlets"
+    table = Table(title=title, show_lines=True, expand=True)
     table.add_column("published", no_wrap=True)
     table.add_column("source", no_wrap=True)
     table.add_column("title / snippet", ratio=1)
     for hit in result.hits:
-        snippet = _MARK.sub(lambda m: "[/bold yellow]" if m.group().startswith("</") else "[bold yellow]",
-                            escape(html.unescape(hit.snippet)))
+        snippet = _MARK.sub(
+            lambda m: "[/bold yellow]" if m.group().startswith("</") else "[bold yellow]",
+            escape(html.unescape(hit.snippet)),
+        )
         extra = f"\n[dim]{escape(hit.url)}[/]"
         if hit.also_at:
             extra += f"\n[dim]also at {len(hit.also_at)} other URL(s)[/]"
-        table.add_row((hit.published or "-")[:16].replace("T", " "), f"{hit.source}\n[dim]{hit.kind}[/]",
-                      f"[bold]{escape(hit.title)}[/]\n{snippet}{extra}")
+        if hit.story_size > 1:
+            extra += f"\n[dim]1 story, {hit.story_size} documents, {hit.story_outlets} outlet(s)[/]"
+        if hit.topic:
+            extra += f"\n[cyan]{escape(hit.topic)}[/] · [magenta]{escape(hit.sentiment or '-')}[/]"
+        table.add_row(
+            (hit.published or "-")[:16].replace("T", " "),
+            f"{hit.source}\n[dim]{hit.kind}[/]",
+            f"[bold]{escape(hit.title)}[/]\n{snippet}{extra}",
+        )
     console.print(table)
+    if result.facets:
+        for name in ("topic", "sentiment", "source", "language"):
+            counts = ", ".join(f"{k} {v}" for k, v in result.facets.get(name, {}).items())
+            console.print(f"[bold]{name}[/]: {counts or '-'}")
     if result.next_cursor:
         console.print(f"[dim]next page: --after {result.next_cursor}[/]")

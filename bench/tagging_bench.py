@@ -1,0 +1,92 @@
+"""Tagging throughput: the full tagging path (``Tagger.tag``: clipping, tokenisation, batching,
+both models, post-processing) against the bare forward passes of the same two models on the same
+texts and batches, pre-tokenised outside the timer. One run, same process.
+
+    .venv/bin/python -m bench.tagging_bench [--docs 512] [--batch-size 32] [--rounds 3]
+
+Texts are held-out VNTC articles (title + text). Also prints end-to-end cost per document,
+including the story signature (MinHash) the crawl computes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from enrich.stories import signature
+
+from enrich.data import read_examples, split
+from enrich.tagger import CHARS_PER_TOKEN_BUDGET, SENTIMENT_CHARS, Tagger
+from mediawatch.config import EnrichSettings
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "vntc-train.jsonl.xz"
+
+
+def timed(fn, rounds: int) -> float:
+    fn()  # warm-up
+    runs = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=DATA)
+    args = parser.parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    examples = split(read_examples([args.data]))[1][: args.docs]
+    docs = [{"title": e.title, "text": e.text, "language": "vi", "kind": "news"} for e in examples]
+    tagger = Tagger(EnrichSettings(batch_size=args.batch_size)).load()
+
+    # The same batches the full path builds (length-sorted, same clipping), tokenised up front.
+    budget = tagger.settings.max_length * CHARS_PER_TOKEN_BUDGET
+    bodies = [d["text"][:budget] for d in docs]
+    order = sorted(range(len(docs)), key=lambda i: len(bodies[i]))
+    topic_batches, sentiment_batches = [], []
+    sentiment_texts = [f"{d['title']} . {' '.join(d['text'].split())[:SENTIMENT_CHARS]}" for d in docs]
+    sent_order = sorted(range(len(docs)), key=lambda i: len(sentiment_texts[i]))
+    for start in range(0, len(docs), args.batch_size):
+        idx = order[start : start + args.batch_size]
+        topic_batches.append(tagger.topic.encode([bodies[i] for i in idx], [docs[i]["title"] for i in idx]))
+        sidx = sent_order[start : start + args.batch_size]
+        sentiment_batches.append(tagger.sentiment.encode([sentiment_texts[i] for i in sidx]))
+
+    def bare() -> None:
+        for batch in topic_batches:
+            tagger.topic.forward(batch)
+        for batch in sentiment_batches:
+            tagger.sentiment.forward(batch)
+
+    def full() -> None:
+        tagger.tag(docs)
+
+    def stories() -> None:
+        for d in docs:
+            signature(d["text"])
+
+    t_bare, t_full, t_story = (timed(f, args.rounds) for f in (bare, full, stories))
+    n = len(docs)
+    print(
+        f"{n} VNTC dev articles, batch size {args.batch_size}, device {tagger.topic.device}, "
+        f"{torch.get_num_threads()} threads, median of {args.rounds}"
+    )
+    print(f"bare forward (topic + sentiment) : {n / t_bare:8.1f} docs/s")
+    print(f"full tagging path                : {n / t_full:8.1f} docs/s")
+    print(f"ratio (full / bare)              : {t_bare / t_full:8.3f}")
+    print(
+        f"end-to-end cost per document     : {1000 * t_full / n:8.2f} ms tagging"
+        f" + {1000 * t_story / n:.2f} ms story signature"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""Text classification through Hugging Face ``transformers``: one model, loaded lazily and once,
+applied in batches with dynamic padding.
+
+``TextClassifier("enrich/models/topic-vntc").predict(texts, titles)`` -> one Prediction per text.
+The model is a local directory or a hub id; loading failures name the model and the path.
+Inputs are truncated so the title and the lead survive: the title is the first segment and only
+the body (second segment) is cut to ``max_length``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mediawatch.errors import UserError
+
+
+class ModelLoadError(UserError):
+    """A model that cannot be loaded; the message names the model and where it was looked for."""
+
+    exit_code = 4
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    score: float
+    scores: dict[str, float]
+
+    def top(self, k: int = 3, min_score: float = 0.0) -> list[tuple[str, float]]:
+        ranked = sorted(self.scores.items(), key=lambda kv: kv[1], reverse=True)
+        return [(label, score) for label, score in ranked[:k] if score >= min_score]
+
+
+def resolve_device(setting: str = "auto") -> str:
+    """``auto`` -> ``cuda`` when a GPU is visible to torch, else ``cpu``."""
+    if setting != "auto":
+        return setting
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _usable_length(wanted: int, tokenizer: Any, config: Any) -> int:
+    """``wanted`` capped by what the model can take (its position table, its tokenizer's limit)."""
+    limits = [wanted]
+    if 0 < (tokenizer.model_max_length or 0) < 1_000_000:
+        limits.append(int(tokenizer.model_max_length))
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions:
+        # RoBERTa-family models reserve two positions for the padding offset.
+        limits.append(positions - 2 if config.model_type in ("roberta", "xlm-roberta", "camembert") else positions)
+    return min(limits)
+
+
+class TextClassifier:
+    """A sequence-classification model with its tokenizer. Thread-safe lazy load; ``predict`` is
+    safe to call from several threads (inference runs under ``torch.inference_mode``)."""
+
+    def __init__(
+        self,
+        name_or_path: str,
+        *,
+        device: str = "auto",
+        max_length: int = 256,
+        batch_size: int = 32,
+        local_files_only: bool = True,
+    ) -> None:
+        self.name_or_path = name_or_path
+        self.device_setting = device
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.local_files_only = local_files_only
+        self._lock = threading.Lock()
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._version: str | None = None
+        self.device = "cpu"
+
+    # -- loading -------------------------------------------------------------------------------
+    def load(self) -> TextClassifier:
+        """Load model and tokenizer once (later calls return at once)."""
+        if self._model is not None:
+            return self
+        with self._lock:
+            if self._model is None:
+                self._load()
+        return self
+
+    def _load(self) -> None:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # our CLI shows its own progress
+        hf_logging.set_verbosity_error()
+
+        where = Path(self.name_or_path)
+        if not where.exists() and (self.name_or_path.startswith((".", "/")) or where.suffix):
+            raise ModelLoadError(f"model {self.name_or_path!r}: no such directory {where.resolve()}")
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(self.name_or_path, local_files_only=self.local_files_only)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                self.name_or_path, local_files_only=self.local_files_only
+            )
+        except Exception as exc:  # transformers raises OSError, ValueError, EnvironmentError…
+            hint = "" if where.exists() else " (not a local directory; pull it first: mediawatch models pull NAME)"
+            reason = " ".join(str(exc).split())[:300]
+            raise ModelLoadError(
+                f"model {self.name_or_path!r} failed to load from {where.resolve()}{hint}: {reason}"
+            ) from None
+        self.max_length = _usable_length(self.max_length, tokenizer, model.config)
+        self.device = resolve_device(self.device_setting)
+        model.to(self.device)
+        model.eval()
+        self._tokenizer, self._model = tokenizer, model
+        self._version = self._compute_version(where)
+
+    def _compute_version(self, where: Path) -> str:
+        """``<name>@<first 12 hex of the weights' SHA-256>`` for local models, else the hub revision."""
+        name = getattr(self._model.config, "mediawatch_name", None) or where.name or self.name_or_path
+        weights = sorted(where.glob("*.safetensors")) or sorted(where.glob("*.bin"))
+        if weights:
+            digest = hashlib.sha256()
+            for path in weights:
+                digest.update(path.read_bytes())
+            return f"{name}@{digest.hexdigest()[:12]}"
+        revision = getattr(self._model.config, "_commit_hash", None) or "unknown"
+        return f"{name}@{str(revision)[:12]}"
+
+    @property
+    def version(self) -> str:
+        self.load()
+        assert self._version is not None
+        return self._version
+
+    @property
+    def labels(self) -> list[str]:
+        self.load()
+        config = self._model.config
+        return [config.id2label[i] for i in range(config.num_labels)]
+
+    # -- inference -----------------------------------------------------------------------------
+    def encode(self, texts: Sequence[str], titles: Sequence[str | None] | None = None) -> Any:
+        """Tokenise one batch: dynamic padding, title kept whole, body truncated."""
+        self.load()
+        texts = [t or "" for t in texts]
+        if titles is not None and any(titles):
+            firsts = [title or "" for title in titles]
+            return self._tokenizer(
+                firsts,
+                texts,
+                truncation="only_second",
+                max_length=self.max_length,
+                padding=True,
+                return_tensors="pt",
+            )
+        return self._tokenizer(texts, truncation=True, max_length=self.max_length, padding=True, return_tensors="pt")
+
+    def forward(self, batch: Any) -> Any:
+        """Logits for an encoded batch (the bare model call, also used by the benchmark)."""
+        import torch
+
+        with torch.inference_mode():
+            inputs = {k: v.to(self.device) for k, v in batch.items()}
+            return self._model(**inputs).logits
+
+    def predict(self, texts: Sequence[str], titles: Sequence[str | None] | None = None) -> list[Prediction]:
+        """Classify ``texts`` (with optional ``titles``) in batches of ``batch_size``."""
+        self.load()
+        labels = self.labels
+        out: list[Prediction] = []
+        # Sorting by length keeps padding small inside each batch; results return in input order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i] or ""))
+        results: dict[int, Prediction] = {}
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            batch = self.encode([texts[i] for i in idx], [titles[i] for i in idx] if titles else None)
+            probs = self.forward(batch).float().softmax(dim=-1).cpu().tolist()
+            for i, row in zip(idx, probs, strict=True):
+                best = max(range(len(row)), key=row.__getitem__)
+                results[i] = Prediction(labels[best], row[best], dict(zip(labels, row, strict=True)))
+        out = [results[i] for i in range(len(texts))]
+        return out

@@ -1,0 +1,124 @@
+"""Tagging through the real transformers loading and inference path, on tiny models built here,
+and backfill against a real Elasticsearch node."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from enrich.classifier import ModelLoadError, TextClassifier
+from enrich.tagger import Tagger
+from index.client import make_client
+from index.mappings import docs_alias, ensure_indices
+from index.writer import BulkWriter
+from mediawatch.config import EnrichSettings
+from tests.conftest import Cluster, free_port, run_cli
+from tests.tiny_models import build_tiny_classifier
+
+TOPICS = ["politics_society", "sports", "business"]
+SENTIMENTS = ["negative", "neutral", "positive"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("tiny-models")
+    return {
+        "topic": build_tiny_classifier(root / "topic", TOPICS, name="tiny-topic"),
+        "sentiment": build_tiny_classifier(root / "sentiment", SENTIMENTS, name="tiny-sentiment"),
+        "topic2": build_tiny_classifier(root / "topic2", TOPICS, name="tiny-topic", seed=99),
+    }
+
+
+def test_classifier_loads_batches_and_keeps_input_order(tiny: dict[str, Path]) -> None:
+    clf = TextClassifier(str(tiny["topic"]), max_length=32, batch_size=2)
+    texts = ["Đội bóng thắng trận", "Giá vàng tăng", "x", "Mưa lớn gây ngập lụt ở Từ Sơn hôm qua"]
+    together = clf.predict(texts, titles=["Thể thao", None, None, "Thời sự"])
+    alone = [clf.predict([t], titles=[title])[0] for t, title in zip(texts, ["Thể thao", None, None, "Thời sự"], strict=True)]
+    assert [p.label for p in together] == [p.label for p in alone]
+    for a, b in zip(together, alone, strict=True):
+        assert a.scores == pytest.approx(b.scores, abs=1e-5)
+        assert set(a.scores) == set(TOPICS) and sum(a.scores.values()) == pytest.approx(1.0, abs=1e-4)
+    assert clf.version.startswith("tiny-topic@") and len(clf.version.split("@")[1]) == 12
+    assert clf.version == TextClassifier(str(tiny["topic"])).version
+    assert clf.version != TextClassifier(str(tiny["topic2"])).version
+
+
+def test_bad_model_paths_name_the_model_and_the_path(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="no such directory") as missing:
+        TextClassifier(str(tmp_path / "nope")).load()
+    assert "nope" in str(missing.value) and "\n" not in str(missing.value)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="failed to load from") as bad:
+        TextClassifier(str(broken)).load()
+    assert str(broken) in str(bad.value)
+
+
+def test_tagger_handles_bad_input_and_uncovered_languages(tiny: dict[str, Path]) -> None:
+    tagger = Tagger(EnrichSettings(topic_model=str(tiny["topic"]), sentiment_model=str(tiny["sentiment"]),
+                                   max_length=32, batch_size=4))
+    docs = [
+        {"title": "Bóng đá", "text": "Đội tuyển thắng 3-0 🎉⚽", "language": "vi", "kind": "news"},
+        {"title": "", "text": "", "language": "vi", "kind": "news"},
+        {"title": "Flood", "text": "Flooding in Bac Ninh", "language": "en", "kind": "news"},
+        {"title": None, "text": "giang vien day hay, de hieu", "language": "vi", "kind": "forum"},
+        {"title": "Dài", "text": "ngập lụt " * 120_000, "language": "vi", "kind": "news"},  # ~1 MB
+        {"title": "Mixed", "text": "Hà Nội 河内 Ханой 하노이 ✓", "language": "vi", "kind": "news"},
+        {"text": "Đây là tiếng Việt", "language": None, "kind": "news"},
+    ]
+    tags = tagger.tag(docs)
+    assert [t.topic == "unknown" for t in tags] == [False, True, True, False, False, False, True]
+    for tag in tags:
+        assert tag.sentiment["label"] in {*SENTIMENTS, "unknown"}
+        if tag.topic != "unknown":
+            assert tag.topic in TOPICS and tag.topics[0]["label"] == tag.topic
+            assert 0 < tag.sentiment["score"] <= 1
+    assert tagger.versions == {"topic": tagger.topic.version, "sentiment": tagger.sentiment.version}
+
+
+def test_backfill_tags_stale_documents_and_retags_on_new_model_version(
+    cluster: Cluster, prefix: str, tmp_path: Path, tiny: dict[str, Path]
+) -> None:
+    settings = cluster.settings(prefix, tmp_path)
+    client = make_client(settings)
+    ensure_indices(client, settings)
+    writer = BulkWriter(client)
+    body = "Mưa lớn kéo dài khiến nhiều tuyến đường ở thành phố Từ Sơn ngập sâu, người dân phải di chuyển tài sản."
+    for i in range(45):
+        language = "en" if i % 9 == 0 else "vi"
+        text = body if i < 3 else f"Bài số {i}: {body} Chi tiết riêng số {i} về sự kiện thứ {i * 7}."
+        writer.add(docs_alias(settings), f"d{i}", {"id": f"d{i}", "url": f"http://x.test/{i}", "source": f"s{i % 3}",
+                                                   "kind": "news", "title": f"Tin {i}", "text": text,
+                                                   "language": language, "published": f"2026-11-{1 + i % 20:02d}"})
+    writer.flush(refresh=True)
+    env = cluster.env(prefix, tmp_path, MEDIAWATCH_ENRICH__TOPIC_MODEL=str(tiny["topic"]),
+                      MEDIAWATCH_ENRICH__SENTIMENT_MODEL=str(tiny["sentiment"]), MEDIAWATCH_ENRICH__BATCH_SIZE="8")
+    first = run_cli("enrich", "backfill", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "tagged 45 documents" in first.stdout
+    docs = {h["_id"]: h["_source"] for h in client.search(index=docs_alias(settings), size=100)["hits"]["hits"]}
+    assert all(d["models"]["topic"].startswith("tiny-topic@") for d in docs.values())
+    assert {d["topic"] for i, d in docs.items() if int(i[1:]) % 9 == 0} == {"unknown"}
+    assert docs["d0"]["story"] == docs["d1"]["story"] == docs["d2"]["story"]  # identical texts: one story
+    assert len({d["story"] for d in docs.values()}) > 30
+    assert run_cli("enrich", "backfill", env=env).stdout.count("tagged 0 documents") == 1  # nothing stale
+    retag = run_cli("enrich", "backfill", env={**env, "MEDIAWATCH_ENRICH__TOPIC_MODEL": str(tiny["topic2"])})
+    assert retag.returncode == 0 and "tagged 45 documents" in retag.stdout
+    facets = run_cli("search", "", "--facets", "--json", env=env)
+    counts = json.loads(facets.stdout)["facets"]
+    assert sum(counts["topic"].values()) == 45 and counts["stories"] == len({d["story"] for d in docs.values()})
+
+
+def test_model_errors_are_one_line(tmp_path: Path, cluster: Cluster, prefix: str) -> None:
+    env = cluster.env(prefix, tmp_path, MEDIAWATCH_ENRICH__TOPIC_MODEL=str(tmp_path / "missing-model"))
+    result = run_cli("enrich", "backfill", env=env)
+    assert result.returncode == 4 and result.stderr.strip().count("\n") == 0
+    assert "missing-model" in result.stderr and "Traceback" not in result.stderr
+    hub = {**env, "HF_ENDPOINT": f"http://127.0.0.1:{free_port()}", "HF_HUB_OFFLINE": "0",
+           "MEDIAWATCH_ENRICH__MODELS_DIR": str(tmp_path / "models")}
+    pulled = run_cli("models", "pull", "someone/some-model", env=hub)
+    assert pulled.returncode == 1 and pulled.stderr.strip().count("\n") == 0
+    assert "cannot pull model 'someone/some-model'" in pulled.stderr
