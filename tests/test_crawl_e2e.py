@@ -216,3 +216,44 @@ def test_bad_query_syntax_is_one_line_and_non_zero(world) -> None:
     assert result.stderr.strip().count("\n") == 0 and "query syntax error at position" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
 
+
+
+TAXONOMY = {"politics_society", "lifestyle", "science", "business", "law", "health", "world", "sports", "culture",
+            "technology"}
+
+
+def test_every_document_is_tagged_by_the_shipped_models(world) -> None:
+    for url, doc in world["docs"].items():
+        assert doc["models"]["topic"].startswith("topic-vntc@"), url
+        assert doc["models"]["sentiment"].startswith("sentiment-vsfc@"), url
+        if doc["language"] == "vi":
+            assert doc["topic"] in TAXONOMY and doc["topics"][0]["label"] == doc["topic"], url
+            assert doc["sentiment"]["label"] in {"negative", "neutral", "positive"}, url
+        else:  # the shipped models cover Vietnamese only
+            assert doc["topic"] == "unknown" and doc["sentiment"]["label"] == "unknown", url
+    sports = [a for a in world["catalog"].articles if a.section == "the-thao" and a.language == "vi"]
+    tagged = [world["docs"][a.url]["topic"] for a in sports]
+    assert tagged.count("sports") >= 0.7 * len(sports), tagged
+
+
+def test_search_filters_by_topic_and_sentiment(world) -> None:
+    sports = _search(world, "", "--topic", "sports", "--size", "200")
+    assert sports["total"] > 0 and {h["topic"] for h in sports["hits"]} == {"sports"}
+    for label in ("negative", "positive"):
+        hits = _search(world, "", "--sentiment", label, "--size", "500")["hits"]
+        assert {h["sentiment"] for h in hits} <= {label}
+    facets = _search(world, "", "--facets", "--size", "1")["facets"]
+    assert sum(facets["topic"].values()) == len(world["docs"])
+    assert sum(facets["sentiment"].values()) == len(world["docs"])
+    assert 0 < facets["stories"] < len(world["docs"]) and facets["outlets"] == 2
+
+
+def test_syndicated_copy_and_original_form_one_story_with_the_earliest_publisher(world) -> None:
+    special = world["catalog"].syndicated
+    copy, original = _doc(world, special.path), _doc(world, special.original)
+    assert copy["story"] == original["story"]
+    first = min((copy, original), key=lambda d: d["published"])
+    assert copy["story_origin"]["url"] == original["story_origin"]["url"] == first["url"]
+    collapsed = _search(world, f'"{original["title"]}"', "--stories", "--size", "10")["hits"]
+    in_story = [h for h in collapsed if h["story"] == original["story"]]
+    assert len(in_story) == 1 and in_story[0]["story_size"] == 2
