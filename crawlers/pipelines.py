@@ -4,6 +4,7 @@ meanwhile), then documents and page state go to Elasticsearch in bulk batches.""
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -11,7 +12,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import defer, reactor, threads
 
 from crawlers.items import DocumentItem, PageStateItem
-from enrich.tagger import StoryIndex, enrich_documents, get_tagger
+from enrich.tagger import enrich_documents, get_tagger
 from mediawatch.config import get_settings
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class EnrichPipeline:
         self.pending: list[tuple[DocumentItem, defer.Deferred]] = []
         self.timer: Any = None
         self.running: set[defer.Deferred] = set()
+        self.lock = threading.Lock()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> EnrichPipeline:
@@ -67,14 +69,13 @@ class EnrichPipeline:
         """Worker thread: tag and group ``items`` in place."""
         stats = self.crawler.stats
         try:
-            store = self.crawler.spider.store
-            stories = StoryIndex(store.client, store.docs_index)
-            updates = enrich_documents(
-                [item.enrich_input() for item in items],
-                get_tagger(self.settings.enrich),
-                stories,
-                story_threshold=self.settings.enrich.story_threshold,
-            )
+            with self.lock:  # one batch at a time: models and the story index are shared
+                updates = enrich_documents(
+                    [item.enrich_input() for item in items],
+                    get_tagger(self.settings.enrich),
+                    self.crawler.spider.store.stories,
+                    story_threshold=self.settings.enrich.story_threshold,
+                )
         except Exception:
             log.exception("tagging a batch of %d documents failed; they are indexed untagged", len(items))
             stats.inc_value("mediawatch/enrich_errors", len(items))

@@ -23,6 +23,8 @@ from mediawatch.config import Settings
 from mediawatch.errors import UserError
 
 SPIDERS = {"news": NewsSpider, "forum": ForumSpider}
+# Stats that count our own failures (the site's 404/500s are reported apart, as http_errors).
+OWN_FAILURES = ("spider_exceptions/count", "mediawatch/es_failed", "mediawatch/enrich_errors")
 
 
 @dataclass
@@ -61,7 +63,7 @@ class CrawlReport:
             robots_blocked=int(stats.get("robotstxt/forbidden", 0)),
             http_errors=http_errors,
             # Our failures (spider exceptions, rejected writes); the site's own 404/500s are http_errors.
-            errors=int(stats.get("spider_exceptions/count", 0)) + int(stats.get("mediawatch/es_failed", 0)),
+            errors=sum(int(stats.get(k, 0)) for k in OWN_FAILURES),
             spooled=int(stats.get("mediawatch/es_spooled", 0)),
             stats={k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in stats.items()},
         )

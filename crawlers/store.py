@@ -9,6 +9,7 @@ from elasticsearch import Elasticsearch, helpers
 
 from crawlers.identity import doc_id
 from crawlers.items import DocumentItem, PageStateItem
+from enrich.tagger import StoryIndex
 from index.client import make_client, ping_or_raise
 from index.mappings import docs_alias, ensure_indices, pages_alias
 from index.writer import BulkWriter
@@ -44,6 +45,7 @@ class CrawlStore:
         self.writer = BulkWriter(self.client, batch_size=settings.index.bulk_batch_size, spool_path=spool)
         self.docs_index = docs_alias(settings)
         self.pages_index = pages_alias(settings)
+        self.stories = StoryIndex(self.client, self.docs_index)
         self._ready = False
 
     def open(self) -> int:
@@ -88,4 +90,7 @@ class CrawlStore:
         self.writer.add(self.pages_index, doc_id(item.url), item.to_source())
 
     def close(self) -> None:
+        """Write what is buffered, then record each touched story's earliest publisher."""
         self.writer.flush(refresh=True)
+        if self.writer.stats.spooled == 0:
+            self.stories.reconcile_origins()

@@ -64,6 +64,7 @@ def backfill(
         updated += _write(client, settings, tagger, stories, batch)
         if on_batch:
             on_batch(len(batch))
+    stories.reconcile_origins()
     return updated
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,15 +108,35 @@ def get_tagger(settings: EnrichSettings) -> Tagger:
 
 
 class StoryIndex:
-    """Existing story members in Elasticsearch, found by shared LSH band keys."""
+    """Story members found by shared LSH band keys: those stored in Elasticsearch, plus those this
+    process assigned but that may not be searchable yet (earlier batches of the same crawl).
+
+    ``touched`` collects the stories given members; :meth:`reconcile_origins` then records each
+    one's earliest publisher on all its members, once the writes are visible.
+    """
 
     FIELDS = ["id", "url", "source", "published", "story", "story_minhash", "story_bands", "story_origin"]
 
     def __init__(self, client: Elasticsearch, index: str) -> None:
         self.client = client
         self.index = index
+        self.touched: set[str] = set()
+        self._recent: dict[str, list[Any]] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, member: Any) -> None:
+        with self._lock:
+            for band in member.signature.bands:
+                self._recent.setdefault(band, []).append(member)
+            self.touched.add(member.story)
 
     def candidates(self, bands: Sequence[str]) -> Iterable[Any]:
+        stored = {m.doc_id: m for m in self._stored_candidates(bands)}
+        with self._lock:
+            recent = {m.doc_id: m for band in bands for m in self._recent.get(band, ())}
+        return list({**stored, **recent}.values())
+
+    def _stored_candidates(self, bands: Sequence[str]) -> Iterable[Any]:
         from enrich.stories import Origin, Signature, StoryMember
 
         if not bands:
@@ -142,25 +162,83 @@ class StoryIndex:
             )
         return members
 
-    def update_origin(self, story: str, origin: dict[str, Any]) -> int:
-        """Record a new earliest publisher on every stored member of ``story`` (scan + bulk:
-        the local node has no update-by-query)."""
-        hits = helpers.scan(
-            self.client, index=self.index, query={"query": {"term": {"story": story}}, "_source": False}, size=500
+    def reconcile_origins(self, stories: Iterable[str] | None = None) -> int:
+        """Set ``story_origin`` on every member of ``stories`` (default: the touched ones) to the
+        story's earliest-published member. Scan + bulk: the local node has no update-by-query.
+        Returns the number of documents whose origin changed."""
+        wanted = sorted(set(stories if stories is not None else self.touched))
+        if not wanted:
+            return 0
+        self.client.indices.refresh(index=self.index)
+        changed = 0
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            origins = self._earliest(chunk)
+            hits = helpers.scan(
+                self.client,
+                index=self.index,
+                size=1000,
+                query={"query": {"terms": {"story": chunk}}, "_source": ["story", "story_origin"]},
+            )
+            actions = [
+                {
+                    "_op_type": "update",
+                    "_index": h["_index"],
+                    "_id": h["_id"],
+                    "doc": {"story_origin": origins[h["_source"]["story"]]},
+                }
+                for h in hits
+                if h["_source"].get("story") in origins
+                and (h["_source"].get("story_origin") or {}).get("url") != origins[h["_source"]["story"]]["url"]
+            ]
+            if actions:
+                done, _ = helpers.bulk(self.client, actions, raise_on_error=False)
+                changed += done
+        self.touched.difference_update(wanted)
+        if changed:
+            self.client.indices.refresh(index=self.index)
+        return changed
+
+    def _earliest(self, stories: list[str]) -> dict[str, dict[str, Any]]:
+        resp = self.client.search(
+            index=self.index,
+            size=0,
+            query={"terms": {"story": stories}},
+            aggs={
+                "by_story": {
+                    "terms": {"field": "story", "size": len(stories)},
+                    "aggs": {
+                        "first": {
+                            "top_hits": {
+                                "size": 1,
+                                "_source": ["source", "url", "published"],
+                                "sort": [{"published": {"order": "asc", "missing": "_last"}}, {"id": {"order": "asc"}}],
+                            }
+                        }
+                    },
+                }
+            },
         )
-        actions = (
-            {"_op_type": "update", "_index": h["_index"], "_id": h["_id"], "doc": {"story_origin": origin}}
-            for h in hits
-        )
-        updated, _ = helpers.bulk(self.client, actions, raise_on_error=False)
-        return updated
+        origins = {}
+        for bucket in resp["aggregations"]["by_story"]["buckets"]:
+            hit = bucket["first"]["hits"]["hits"][0]
+            src = hit["_source"]
+            origins[bucket["key"]] = {
+                "source": src.get("source", ""),
+                "url": src.get("url", ""),
+                "published": src.get("published"),
+                "doc_id": hit["_id"],
+            }
+        return origins
 
 
 def _origin(stored: dict[str, Any] | None, origin_cls: Any) -> Any:
     if not stored or not stored.get("url"):
         return None
     return origin_cls(
-        source=stored.get("source", ""), url=stored["url"], published=_parse_time(stored.get("published")),
+        source=stored.get("source", ""),
+        url=stored["url"],
+        published=_parse_time(stored.get("published")),
         doc_id=stored.get("doc_id"),
     )
 
@@ -207,8 +285,8 @@ def assign_story_fields(docs: Sequence[dict[str, Any]], stories: StoryIndex, thr
                 )
             )
     assigned = assign_stories(members, stories.candidates, threshold=threshold)
-    batch_ids = {doc["id"] for doc in docs}
-    moved: dict[str, dict[str, Any]] = {}
+    for member in members:
+        stories.remember(replace(member, story=assigned[member.doc_id].story))
     fields: list[dict[str, Any]] = []
     for doc, sig in zip(docs, signatures, strict=True):
         if sig is None:
@@ -221,8 +299,6 @@ def assign_story_fields(docs: Sequence[dict[str, Any]], stories: StoryIndex, thr
             "published": story.origin.published.isoformat() if story.origin.published else None,
             "doc_id": story.origin.doc_id,
         }
-        if story.existing and story.origin.doc_id in batch_ids:
-            moved[story.story] = origin  # an earlier copy than any stored one: stored members learn it
         fields.append(
             {
                 "story": story.story,
@@ -231,8 +307,6 @@ def assign_story_fields(docs: Sequence[dict[str, Any]], stories: StoryIndex, thr
                 "story_origin": origin,
             }
         )
-    for story_id, origin in moved.items():
-        stories.update_origin(story_id, origin)
     return fields
 
 

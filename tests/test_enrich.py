@@ -35,7 +35,8 @@ def test_classifier_loads_batches_and_keeps_input_order(tiny: dict[str, Path]) -
     clf = TextClassifier(str(tiny["topic"]), max_length=32, batch_size=2)
     texts = ["Đội bóng thắng trận", "Giá vàng tăng", "x", "Mưa lớn gây ngập lụt ở Từ Sơn hôm qua"]
     together = clf.predict(texts, titles=["Thể thao", None, None, "Thời sự"])
-    alone = [clf.predict([t], titles=[title])[0] for t, title in zip(texts, ["Thể thao", None, None, "Thời sự"], strict=True)]
+    titles = ["Thể thao", None, None, "Thời sự"]
+    alone = [clf.predict([t], titles=[title])[0] for t, title in zip(texts, titles, strict=True)]
     assert [p.label for p in together] == [p.label for p in alone]
     for a, b in zip(together, alone, strict=True):
         assert a.scores == pytest.approx(b.scores, abs=1e-5)
