@@ -49,7 +49,6 @@ __all__ = [
     "Phrase",
     "Term",
     "fold",
-    "highlight_terms",
     "parse",
     "to_es",
 ]
@@ -555,23 +554,3 @@ def to_es(node: Node, *, fields: Mapping[str, Sequence[str]] | None = None) -> d
     minimum_should_match 1; a bare NOT -> bool must_not.
     """
     return _Compiler(FIELDS if fields is None else fields).compile(node)
-
-
-def highlight_terms(node: Node) -> list[str]:
-    """Words and phrases a matching document contains (not excluded ones), in query order, deduplicated.
-
-    Prefix words appear without their ``*``.
-    """
-    found: list[str] = []
-
-    def walk(item: Node, negated: bool) -> None:
-        if isinstance(item, Not):
-            walk(item.item, not negated)
-        elif isinstance(item, And | Or):
-            for child in item.items:
-                walk(child, negated)
-        elif isinstance(item, Term | Phrase) and not negated and item.text not in found:
-            found.append(item.text)
-
-    walk(node, False)
-    return found

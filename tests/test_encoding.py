@@ -8,28 +8,13 @@ import unicodedata
 import pytest
 
 from crawlers.encoding import canonical_encoding, decode_html, http_charset, meta_charset, plausibility
+from tests.site.text import encode_cp1258 as to_cp1258
 
 VIETNAMESE = (
     "Mưa lớn kéo dài khiến nhiều tuyến đường ở Từ Sơn ngập sâu. Người dân phải di chuyển đồ đạc lên cao; "
     "chính quyền địa phương đã huy động lực lượng hỗ trợ. Ủy ban nhân dân tỉnh Bắc Ninh yêu cầu khắc phục "
     "hậu quả, bảo đảm an toàn cho học sinh trước kỳ nghỉ. Việt Nam, ngày 24 tháng 11."
 )
-_TONES = "\u0300\u0301\u0303\u0309\u0323"
-
-
-def to_cp1258(text: str) -> bytes:
-    """Encode as Windows-1258 editors do: precomposed base letters (ư ơ â ê ô ă đ), combining tones."""
-    clusters: list[list[str]] = []
-    for ch in unicodedata.normalize("NFD", text):
-        if unicodedata.combining(ch) and clusters:
-            clusters[-1].append(ch)
-        else:
-            clusters.append([ch])
-    out: list[str] = []
-    for base, *marks in clusters:
-        out.append(unicodedata.normalize("NFC", base + "".join(m for m in marks if m not in _TONES)))
-        out.extend(m for m in marks if m in _TONES)
-    return "".join(out).encode("cp1258")
 
 
 def page(body: str, head: str = "", title: str = "Tin tức") -> str:

@@ -18,6 +18,7 @@ import pytest
 
 from crawlers.extract import Article, extract_article, parse_html, strip_noise
 from mediawatch.errors import UserError
+from tests.site.text import encode_cp1258 as to_cp1258
 
 NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 URL = "https://baobacninh.example.vn/xa-hoi/mua-lon-gay-ngap-nhieu-tuyen-pho-o-tu-son-123456.html"
@@ -151,22 +152,6 @@ def vietnamese_page(
 """
 
 
-_TONES = "\u0300\u0301\u0303\u0309\u0323"
-
-
-def to_cp1258(text: str) -> bytes:
-    """Windows-1258 as legacy editors wrote it: precomposed ư ơ â ê ô ă đ, tones as combining marks."""
-    clusters: list[list[str]] = []
-    for ch in unicodedata.normalize("NFD", text):
-        if unicodedata.combining(ch) and clusters:
-            clusters[-1].append(ch)
-        else:
-            clusters.append([ch])
-    out: list[str] = []
-    for base, *marks in clusters:
-        out.append(unicodedata.normalize("NFC", base + "".join(m for m in marks if m not in _TONES)))
-        out.extend(m for m in marks if m in _TONES)
-    return "".join(out).encode("cp1258")
 
 
 def assert_clean_article_text(text: str) -> None:

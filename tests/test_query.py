@@ -18,7 +18,6 @@ from index.query import (
     Phrase,
     Term,
     fold,
-    highlight_terms,
     parse,
     to_es,
 )
@@ -467,18 +466,3 @@ def test_compiled_queries_are_plain_json() -> None:
 
 
 # --------------------------------------------------------------------------- highlighting
-
-
-@pytest.mark.parametrize(
-    ("query", "terms"),
-    [
-        ("lũ", ["lũ"]),
-        ('lu lut AND "Bắc Ninh"', ["lu", "lut", "Bắc Ninh"]),
-        ("lũ -bão NOT (gió OR mưa)", ["lũ"]),
-        ("ngập* OR title:lụt", ["ngập", "lụt"]),
-        ("lũ lũ OR lũ", ["lũ"]),
-        ("lũ NOT NOT bão", ["lũ", "bão"]),
-    ],
-)
-def test_highlight_terms(query: str, terms: list[str]) -> None:
-    assert highlight_terms(parse(query)) == terms

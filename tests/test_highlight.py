@@ -1,0 +1,32 @@
+"""Snippets: matches found on folded text, marked in the original, HTML-escaped."""
+
+import pytest
+
+from index.highlight import positive_patterns, snippet
+from index.query import parse
+
+TEXT = ("Mưa lớn gây ngập lụt ở Bắc Ninh. " + "Câu đệm không liên quan. " * 20
+        + "Người dân Từ Sơn khắc phục hậu quả lũ lụt & <b>dọn dẹp</b>.")
+
+
+@pytest.mark.parametrize(
+    ("query", "marked"),
+    [
+        ('lu lut AND "bac ninh"', ["lụt", "Bắc Ninh", "lũ", "lụt"]),
+        ("ngap*", ["ngập"]),
+        ('"Từ Sơn" -"Hà Nội"', ["Từ Sơn"]),
+        ("lũ NOT lụt", ["lũ"]),
+    ],
+)
+def test_marks_follow_the_query_on_folded_text(query: str, marked: list[str]) -> None:
+    out = snippet(TEXT, positive_patterns(parse(query)))
+    found = [part.split("</mark>")[0] for part in out.split("<mark>")[1:]]
+    assert found == marked
+
+
+def test_snippets_are_escaped_windowed_and_fall_back_to_the_opening() -> None:
+    out = snippet(TEXT, positive_patterns(parse("dọn")))
+    assert "&lt;b&gt;<mark>dọn</mark>" in out and out.startswith("…") and "<b>" not in out
+    assert snippet(TEXT, positive_patterns(parse("xyz"))).startswith("Mưa lớn gây ngập lụt")
+    assert snippet("", []) == ""
+    assert len(snippet(TEXT, positive_patterns(parse("lũ")), fragments=1, size=60)) < 140
