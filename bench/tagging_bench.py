@@ -20,7 +20,7 @@ from enrich.stories import signature
 
 from enrich.data import read_examples, split
 from enrich.tagger import CHARS_PER_TOKEN_BUDGET, SENTIMENT_CHARS, Tagger
-from mediawatch.config import EnrichSettings
+from mediawatch.config import get_settings
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "vntc-train.jsonl.xz"
 
@@ -45,7 +45,7 @@ def main() -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     examples = split(read_examples([args.data]))[1][: args.docs]
     docs = [{"title": e.title, "text": e.text, "language": "vi", "kind": "news"} for e in examples]
-    tagger = Tagger(EnrichSettings(batch_size=args.batch_size)).load()
+    tagger = Tagger(get_settings().enrich.model_copy(update={"batch_size": args.batch_size})).load()
 
     # The same batches the full path builds (length-sorted, same clipping), tokenised up front.
     budget = tagger.settings.max_length * CHARS_PER_TOKEN_BUDGET

@@ -149,7 +149,7 @@ class TextClassifier:
         self.load()
         texts = [t or "" for t in texts]
         if titles is not None and any(titles):
-            firsts = [title or "" for title in titles]
+            firsts = self._clip_titles([title or "" for title in titles])
             return self._tokenizer(
                 firsts,
                 texts,
@@ -159,6 +159,23 @@ class TextClassifier:
                 return_tensors="pt",
             )
         return self._tokenizer(texts, truncation=True, max_length=self.max_length, padding=True, return_tensors="pt")
+
+    def _clip_titles(self, titles: list[str]) -> list[str]:
+        """Titles cut to half the length budget: ``only_second`` truncation fails on the whole batch
+        when a first segment alone is longer than ``max_length``."""
+        limit = max(1, self.max_length // 2)
+        long = [i for i, title in enumerate(titles) if len(title) > limit]  # fewer chars: fewer tokens
+        if not long:
+            return titles
+        enc = self._tokenizer(
+            [titles[i] for i in long], add_special_tokens=False, return_offsets_mapping=True, truncation=True,
+            max_length=limit + 1,
+        )
+        clipped = list(titles)
+        for i, offsets in zip(long, enc["offset_mapping"], strict=True):
+            if len(offsets) > limit:
+                clipped[i] = titles[i][: offsets[limit - 1][1]]
+        return clipped
 
     def forward(self, batch: Any) -> Any:
         """Logits for an encoded batch (the bare model call, also used by the benchmark)."""
