@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import torch
-from enrich.stories import signature
 
 from enrich.data import read_examples, split
+from enrich.stories import signature
 from enrich.tagger import CHARS_PER_TOKEN_BUDGET, SENTIMENT_CHARS, Tagger
 from mediawatch.config import get_settings
 

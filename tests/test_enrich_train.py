@@ -1,0 +1,229 @@
+"""Training, loading and evaluating the classifiers: a tiny model trained here, and the shipped ones.
+
+The tiny data set is separable by construction (each topic has its own words), so a one-layer model
+learns it every time; everything runs through the real code paths (``mediawatch enrich train`` and
+``eval`` as subprocesses, ``TextClassifier`` for loading).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from enrich.classifier import TextClassifier
+from enrich.data import Example, read_examples, split
+from mediawatch.config import PACKAGED_MODELS
+
+REPO = Path(__file__).resolve().parent.parent
+
+WORDS = {
+    "sports": "bóng đá cầu thủ ghi bàn trận đấu huấn luyện viên đội tuyển sân cỏ giải vô địch thủ môn".split(),
+    "business": "doanh nghiệp cổ phiếu lợi nhuận ngân hàng lãi suất thị trường xuất khẩu đầu tư vốn".split(),
+    "health": "bệnh viện bác sĩ điều trị bệnh nhân thuốc vắc xin sức khỏe dịch bệnh khám chữa".split(),
+}
+FILLER = "hôm nay theo thông tin cho biết một số người tại khu vực này đã có".split()
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}
+    env.update(PYTHONUNBUFFERED="1", COLUMNS="200")
+    return subprocess.run(
+        [sys.executable, "-m", "mediawatch", *args], cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=timeout,
+    )
+
+
+def tiny_rows(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        topic = list(WORDS)[i % len(WORDS)]
+        words = [rng.choice(WORDS[topic]) for _ in range(8)] + [rng.choice(FILLER) for _ in range(6)]
+        rng.shuffle(words)
+        row = {"id": f"tiny-{seed}-{i}", "text": " ".join(words) + ".", "topic": topic}
+        if i % 2:
+            row["title"] = " ".join(rng.choice(WORDS[topic]) for _ in range(3)).capitalize()
+        rows.append(row)
+    return rows
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``(data file, model dir)``: a 1-layer, 32-wide model trained by the CLI on 360 rows."""
+    where = tmp_path_factory.mktemp("tiny")
+    data = write_jsonl(where / "tiny.jsonl", tiny_rows(360, seed=1))
+    out = where / "topic-tiny"
+    proc = cli(
+        "enrich", "train", "--data", str(data), "--out", str(out), "--epochs", "12", "--vocab-size", "500",
+        "--hidden-size", "32", "--layers", "1", "--heads", "2", "--max-length", "64", "--batch-size", "16",
+        "--threads", "1", "--seed", "3",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "dev macro-F1" in proc.stdout
+    return data, out
+
+
+def test_tiny_model_saves_a_loadable_directory(tiny: tuple[Path, Path]) -> None:
+    _, out = tiny
+    assert (out / "model.safetensors").is_file()
+    assert (out / "tokenizer.json").is_file()
+    record = json.loads((out / "training.json").read_text(encoding="utf-8"))
+    assert record["task"] == "topic"
+    assert record["labels"] == ["business", "health", "sports"]
+    assert record["config"]["hidden_size"] == 32 and record["config"]["layers"] == 1
+    assert record["data_files"][0]["name"] == "tiny.jsonl"
+    assert record["train_rows"] + record["dev_rows"] == 360
+    assert record["dev"]["macro_f1"] > 0.9
+
+
+def test_tiny_model_predicts_through_text_classifier(tiny: tuple[Path, Path]) -> None:
+    _, out = tiny
+    classifier = TextClassifier(str(out), device="cpu", max_length=64)
+    assert classifier.labels == ["business", "health", "sports"]
+    assert classifier.version.startswith("topic-tiny@")
+    predictions = classifier.predict(
+        [
+            "cầu thủ ghi bàn trong trận đấu, thủ môn của đội tuyển bất lực",
+            "ngân hàng tăng lãi suất, cổ phiếu và lợi nhuận doanh nghiệp giảm",
+            "BÁC SĨ BỆNH VIỆN ĐIỀU TRỊ CHO BỆNH NHÂN",  # case folds, diacritics kept
+        ],
+        titles=["Đội tuyển thắng", None, None],
+    )
+    assert [p.label for p in predictions] == ["sports", "business", "health"]
+    assert all(abs(sum(p.scores.values()) - 1.0) < 1e-4 for p in predictions)
+
+
+def test_long_title_does_not_break_a_batch(tiny: tuple[Path, Path]) -> None:
+    _, out = tiny
+    classifier = TextClassifier(str(out), device="cpu", max_length=64)
+    predictions = classifier.predict(["cầu thủ ghi bàn", "ngân hàng"], titles=["bóng đá " * 200, "Lãi suất"])
+    assert [p.label for p in predictions] == ["sports", "business"]
+
+
+def test_eval_json_on_tiny_model(tiny: tuple[Path, Path], tmp_path: Path) -> None:
+    _, out = tiny
+    held_out = write_jsonl(tmp_path / "test.jsonl", tiny_rows(60, seed=2))
+    proc = cli("enrich", "eval", "--data", str(held_out), "--split", "all", "--json", "--topic-model", str(out))
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert list(result) == ["topic"]
+    topic = result["topic"]
+    assert set(topic) == {"macro_f1", "accuracy", "per_label"}
+    assert topic["macro_f1"] > 0.9 and topic["accuracy"] > 0.9
+    assert set(topic["per_label"]) == {"business", "health", "sports"}
+    assert topic["per_label"]["sports"]["support"] == 20
+    assert set(topic["per_label"]["sports"]) == {"precision", "recall", "f1", "support"}
+
+
+def test_eval_tables_on_tiny_model(tiny: tuple[Path, Path]) -> None:
+    data, out = tiny
+    proc = cli("enrich", "eval", "--data", str(data), "--split", "dev", "--topic-model", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "macro-F1" in proc.stdout and "confusion" in proc.stdout and "sports" in proc.stdout
+
+
+def test_dev_split_is_deterministic_and_disjoint(tmp_path: Path) -> None:
+    rows = tiny_rows(3000, seed=5)
+    examples = read_examples([write_jsonl(tmp_path / "a.jsonl", rows)])
+    train_a, dev_a = split(examples)
+    train_b, dev_b = split(list(reversed(examples)))
+    assert {e.id for e in dev_a} == {e.id for e in dev_b}
+    assert not {e.id for e in train_a} & {e.id for e in dev_a}
+    assert len(train_a) + len(dev_a) == 3000
+    assert 0.08 < len(dev_a) / 3000 < 0.12
+    # Without ids the text decides, so the same text lands on the same side.
+    no_id = [Example(id="", text=e.text) for e in examples[:10]]
+    assert split(no_id) == split(no_id)
+
+
+def test_long_vntc_style_title_becomes_text(tmp_path: Path) -> None:
+    lead = "Tiêu đề bài báo " + "câu mở đầu dài dòng " * 20
+    rows = [
+        {"id": "1", "title": lead, "text": "Phần thân.", "topic": "law"},
+        {"id": "2", "title": "Tiêu đề ngắn", "text": "Phần thân.", "topic": "law"},
+        {"id": "3", "title": "Chỉ có tiêu đề", "text": "", "topic": "law"},
+    ]
+    first, second, third = read_examples([write_jsonl(tmp_path / "t.jsonl", rows)])
+    assert first.title is None and first.text.startswith("Tiêu đề bài báo") and first.text.endswith("Phần thân.")
+    assert second.title == "Tiêu đề ngắn" and second.text == "Phần thân."
+    assert third.title is None and third.text == "Chỉ có tiêu đề"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json\n", "not JSON lines"),
+        ('{"text": "không có nhãn"}\n', "no labeled lines"),
+    ],
+)
+def test_bad_data_file_is_one_line_error(tmp_path: Path, content: str, message: str) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(content, encoding="utf-8")
+    proc = cli("enrich", "eval", "--data", str(bad), "--json")
+    assert proc.returncode != 0
+    assert message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stdout == ""
+
+
+def test_missing_data_file_is_one_line_error(tmp_path: Path) -> None:
+    proc = cli("enrich", "train", "--data", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "m"))
+    assert proc.returncode != 0
+    assert "no such file" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+# -- the shipped models --------------------------------------------------------------------------
+def test_shipped_topic_model_labels_obvious_news() -> None:
+    classifier = TextClassifier(str(PACKAGED_MODELS / "topic-vntc"), device="cpu")
+    assert set(classifier.labels) == {
+        "politics_society", "lifestyle", "science", "business", "law", "health", "world", "sports", "culture",
+        "technology",
+    }
+    assert classifier.version.startswith("topic-vntc@")
+    texts = {
+        "sports": (
+            "Đội tuyển Việt Nam thắng Thái Lan 2-0 ở chung kết AFF Cup",
+            "Tiền đạo Tiến Linh ghi bàn ở phút 30, thủ môn Văn Lâm cản phá thành công quả phạt đền. "
+            "Huấn luyện viên Park Hang-seo hài lòng với màn trình diễn của các cầu thủ trên sân Mỹ Đình.",
+        ),
+        "health": (
+            "Bệnh viện Bạch Mai tiếp nhận nhiều ca sốt xuất huyết",
+            "Các bác sĩ khuyến cáo người dân diệt muỗi, đến cơ sở y tế khám và điều trị khi có triệu chứng sốt cao.",
+        ),
+        "law": (
+            "Khởi tố vụ án lừa đảo chiếm đoạt tài sản",
+            "Cơ quan cảnh sát điều tra Công an TP đã bắt tạm giam bị can về hành vi lừa đảo, "
+            "tòa án sẽ xét xử vụ án vào tháng tới.",
+        ),
+        "technology": (
+            "Microsoft phát hành bản vá lỗi bảo mật cho Windows",
+            "Người dùng máy tính nên cập nhật hệ điều hành và phần mềm diệt virus để tránh bị tin tặc tấn công.",
+        ),
+    }
+    predictions = classifier.predict([body for _, body in texts.values()], [title for title, _ in texts.values()])
+    assert [p.label for p in predictions] == list(texts)
+
+
+def test_shipped_sentiment_model_labels_obvious_feedback() -> None:
+    classifier = TextClassifier(str(PACKAGED_MODELS / "sentiment-vsfc"), device="cpu", max_length=128)
+    assert set(classifier.labels) == {"negative", "neutral", "positive"}
+    assert classifier.version.startswith("sentiment-vsfc@")
+    texts = {
+        "giảng viên nhiệt tình, dễ hiểu": "positive",
+        "thầy dạy quá nhanh, không hiểu gì": "negative",
+        "cô rất tận tâm và vui tính, em rất thích môn học này": "positive",
+        "phòng học nóng, máy chiếu hư hoài": "negative",
+    }
+    assert [p.label for p in classifier.predict(list(texts))] == list(texts.values())
