@@ -100,7 +100,7 @@ def test_query_without_diacritics_finds_text_with_them(world) -> None:
 def test_exact_diacritics_rank_above_folded_matches(world) -> None:
     hits = _search(world, "nước", "--size", "500")["hits"]  # forum posts also write it "nuoc"
     exact = ["nước" in (world["docs"][h["url"]]["title"] + world["docs"][h["url"]]["text"]).lower() for h in hits]
-    assert True in exact and False in exact, "the site must have both forms for this test to mean anything"
+    assert any(exact) and not all(exact), "the site must have both forms for this test to mean anything"
     assert exact == sorted(exact, reverse=True), "every exact match comes before every folded-only match"
 
 
