@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from enrich.labels import sentiment_name, topic_name
 from index.client import make_client
 from index.search import SearchRequest, SearchResult, iter_hits, parse_when, search
 from mediawatch.cli import app, console
@@ -87,7 +88,9 @@ def print_result(result: SearchResult, query: str) -> None:
         if hit.story_size > 1:
             extra += f"\n[dim]1 story, {hit.story_size} documents, {hit.story_outlets} outlet(s)[/]"
         if hit.topic:
-            extra += f"\n[cyan]{escape(hit.topic)}[/] · [magenta]{escape(hit.sentiment or '-')}[/]"
+            topic = f"{topic_name(hit.topic)} / {topic_name(hit.topic, 'en')}"
+            feeling = sentiment_name(hit.sentiment or "unknown")
+            extra += f"\n[cyan]{escape(topic)}[/] · [magenta]{escape(feeling)}[/]"
         table.add_row(
             (hit.published or "-")[:16].replace("T", " "),
             f"{hit.source}\n[dim]{hit.kind}[/]",
@@ -95,8 +98,10 @@ def print_result(result: SearchResult, query: str) -> None:
         )
     console.print(table)
     if result.facets:
-        for name in ("topic", "sentiment", "source", "language"):
-            counts = ", ".join(f"{k} {v}" for k, v in result.facets.get(name, {}).items())
-            console.print(f"[bold]{name}[/]: {counts or '-'}")
+        names = {"topic": topic_name, "sentiment": sentiment_name}
+        for facet in ("topic", "sentiment", "source", "language"):
+            show = names.get(facet, str)
+            counts = ", ".join(f"{show(k)} {v}" for k, v in result.facets.get(facet, {}).items())
+            console.print(f"[bold]{facet}[/]: {escape(counts) or '-'}")
     if result.next_cursor:
         console.print(f"[dim]next page: --after {result.next_cursor}[/]")
