@@ -19,7 +19,7 @@ import torch
 
 from enrich.data import read_examples, split
 from enrich.stories import signature
-from enrich.tagger import CHARS_PER_TOKEN_BUDGET, SENTIMENT_CHARS, Tagger
+from enrich.tagger import SENTIMENT_CHARS, Tagger, topic_char_budget
 from mediawatch.config import get_settings
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "vntc-train.jsonl.xz"
@@ -48,7 +48,7 @@ def main() -> None:
     tagger = Tagger(get_settings().enrich.model_copy(update={"batch_size": args.batch_size})).load()
 
     # The same batches the full path builds (length-sorted, same clipping), tokenised up front.
-    budget = tagger.settings.max_length * CHARS_PER_TOKEN_BUDGET
+    budget = topic_char_budget(tagger.topic)
     bodies = [d["text"][:budget] for d in docs]
     order = sorted(range(len(docs)), key=lambda i: len(bodies[i]))
     topic_batches, sentiment_batches = [], []
@@ -56,7 +56,8 @@ def main() -> None:
     sent_order = sorted(range(len(docs)), key=lambda i: len(sentiment_texts[i]))
     for start in range(0, len(docs), args.batch_size):
         idx = order[start : start + args.batch_size]
-        topic_batches.append(tagger.topic.encode([bodies[i] for i in idx], [docs[i]["title"] for i in idx]))
+        encoded, _ = tagger.topic.encode_chunks([bodies[i] for i in idx], [docs[i]["title"] for i in idx])
+        topic_batches.append(encoded)
         sidx = sent_order[start : start + args.batch_size]
         sentiment_batches.append(tagger.sentiment.encode([sentiment_texts[i] for i in sidx]))
 

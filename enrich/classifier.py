@@ -4,7 +4,10 @@ applied in batches with dynamic padding.
 ``TextClassifier("enrich/models/topic-vntc").predict(texts, titles)`` -> one Prediction per text.
 The model is a local directory or a hub id; loading failures name the model and the path.
 Inputs are truncated so the title and the lead survive: the title is the first segment and only
-the body (second segment) is cut to ``max_length``.
+the body (second segment) is cut to ``max_length``. A model may read more than the lead: with
+``chunks`` > 1 (by default the ``mediawatch_chunks`` its config records) the body is cut into up to
+that many consecutive windows, each read with the title, and the windows' log-probabilities are
+averaged into one prediction per text.
 """
 
 from __future__ import annotations
@@ -69,8 +72,11 @@ class TextClassifier:
         max_length: int = 256,
         batch_size: int = 32,
         local_files_only: bool = True,
+        chunks: int | None = None,
     ) -> None:
         self.name_or_path = name_or_path
+        self.chunks_setting = chunks
+        self.chunks = max(1, chunks or 1)
         self.device_setting = device
         self.max_length = max_length
         self.batch_size = batch_size
@@ -113,6 +119,7 @@ class TextClassifier:
                 f"model {self.name_or_path!r} failed to load from {where.resolve()}{hint}: {reason}"
             ) from None
         self.max_length = _usable_length(self.max_length, tokenizer, model.config)
+        self.chunks = max(1, self.chunks_setting or int(getattr(model.config, "mediawatch_chunks", 1) or 1))
         self.device = resolve_device(self.device_setting)
         model.to(self.device)
         model.eval()
@@ -146,19 +153,40 @@ class TextClassifier:
     # -- inference -----------------------------------------------------------------------------
     def encode(self, texts: Sequence[str], titles: Sequence[str | None] | None = None) -> Any:
         """Tokenise one batch: dynamic padding, title kept whole, body truncated."""
+        return self.encode_chunks(texts, titles, chunks=1)[0]
+
+    def encode_chunks(
+        self, texts: Sequence[str], titles: Sequence[str | None] | None = None, chunks: int | None = None
+    ) -> tuple[Any, list[int]]:
+        """Tokenise one batch into up to ``chunks`` inputs per text (title + consecutive, non-overlapping
+        windows of the body; the tokenizer's own overflow handling) and the text each input belongs to."""
         self.load()
+        chunks = self.chunks if chunks is None else max(1, chunks)
         texts = [t or "" for t in texts]
+        common: dict[str, Any] = {"max_length": self.max_length, "return_tensors": "pt"}
+        if chunks > 1:
+            common["return_overflowing_tokens"] = True
         if titles is not None and any(titles):
             firsts = self._clip_titles([title or "" for title in titles])
-            return self._tokenizer(
-                firsts,
-                texts,
-                truncation="only_second",
-                max_length=self.max_length,
-                padding=True,
-                return_tensors="pt",
-            )
-        return self._tokenizer(texts, truncation=True, max_length=self.max_length, padding=True, return_tensors="pt")
+            enc = self._tokenizer(firsts, texts, truncation="only_second", padding=True, **common)
+        else:
+            enc = self._tokenizer(texts, truncation=True, padding=True, **common)
+        if chunks == 1:
+            return enc, list(range(len(texts)))
+        owner = [int(i) for i in enc.pop("overflow_to_sample_mapping").tolist()]
+        keep, seen = [], [0] * len(texts)
+        for row, text in enumerate(owner):
+            if seen[text] < chunks:
+                keep.append(row)
+            seen[text] += 1
+        if len(keep) < len(owner):
+            import torch
+
+            index = torch.tensor(keep)
+            for key in list(enc.keys()):
+                enc[key] = enc[key][index]
+            owner = [owner[row] for row in keep]
+        return enc, owner
 
     def _clip_titles(self, titles: list[str]) -> list[str]:
         """Titles cut to half the length budget: ``only_second`` truncation fails on the whole batch
@@ -185,6 +213,19 @@ class TextClassifier:
             inputs = {k: v.to(self.device) for k, v in batch.items()}
             return self._model(**inputs).logits
 
+    @staticmethod
+    def combine(logits: Any, owner: Sequence[int], n: int) -> Any:
+        """Per-text probabilities from per-input logits: the mean of each text's log-probabilities,
+        renormalised (a single input per text gives its plain softmax)."""
+        import torch
+
+        logprobs = logits.float().log_softmax(dim=-1).cpu()
+        if len(owner) == n:
+            return logprobs.exp()
+        total = torch.zeros((n, logprobs.shape[1])).index_add_(0, torch.tensor(owner), logprobs)
+        count = torch.zeros(n).index_add_(0, torch.tensor(owner), torch.ones(len(owner)))
+        return (total / count.clamp(min=1).unsqueeze(1)).softmax(dim=-1)
+
     def predict(self, texts: Sequence[str], titles: Sequence[str | None] | None = None) -> list[Prediction]:
         """Classify ``texts`` (with optional ``titles``) in batches of ``batch_size``."""
         self.load()
@@ -195,8 +236,8 @@ class TextClassifier:
         results: dict[int, Prediction] = {}
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            batch = self.encode([texts[i] for i in idx], [titles[i] for i in idx] if titles else None)
-            probs = self.forward(batch).float().softmax(dim=-1).cpu().tolist()
+            batch, owner = self.encode_chunks([texts[i] for i in idx], [titles[i] for i in idx] if titles else None)
+            probs = self.combine(self.forward(batch), owner, len(idx)).cpu().tolist()
             for i, row in zip(idx, probs, strict=True):
                 best = max(range(len(row)), key=row.__getitem__)
                 results[i] = Prediction(labels[best], row[best], dict(zip(labels, row, strict=True)))

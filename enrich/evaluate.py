@@ -60,11 +60,11 @@ def select(examples: list[Example], which: Literal["dev", "all"]) -> list[Exampl
     return split(examples)[1] if which == "dev" else examples
 
 
-def topic_inputs(examples: Sequence[Example], max_length: int) -> tuple[list[str], list[str | None]]:
-    """Bodies and titles as the tagger passes them (body cut to a character budget)."""
-    from enrich.tagger import CHARS_PER_TOKEN_BUDGET
+def topic_inputs(examples: Sequence[Example], classifier: TextClassifier) -> tuple[list[str], list[str | None]]:
+    """Bodies and titles as the tagger passes them (body cut to the same character budget)."""
+    from enrich.tagger import topic_char_budget
 
-    budget = max_length * CHARS_PER_TOKEN_BUDGET
+    budget = topic_char_budget(classifier)
     return [ex.text[:budget] for ex in examples], [ex.title for ex in examples]
 
 
@@ -91,13 +91,14 @@ def evaluate_examples(
             # The tagger caps the sentiment model at 128 tokens (sentences and leads).
             model_path, max_length = settings.sentiment_model, min(settings.max_length, 128)
         classifier = TextClassifier(
-            model_path, device=settings.device, max_length=max_length, batch_size=settings.batch_size
+            model_path, device=settings.device, max_length=max_length, batch_size=settings.batch_size,
+            chunks=settings.topic_chunks if task == "topic" else None,
         ).load()
         predicted: list[str] = []
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
             if task == "topic":
-                texts, titles = topic_inputs(chunk, max_length)
+                texts, titles = topic_inputs(chunk, classifier)
                 out = classifier.predict(texts, titles)
             else:
                 out = classifier.predict(sentiment_inputs(chunk))

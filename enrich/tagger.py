@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 UNKNOWN = "unknown"
 TOPIC_MIN_SCORE = 0.15
 TOPICS_KEPT = 3
-# Characters handed to the tokenizer: enough for max_length tokens with room to spare, so a 1 MB
-# text costs no more than a normal article (the title and lead are at the start anyway).
+# Characters per token handed to the tokenizer: enough for the windows the model reads with room to
+# spare, so a 1 MB text costs no more than a normal article.
 CHARS_PER_TOKEN_BUDGET = 8
 SENTIMENT_CHARS = 600
 
@@ -43,7 +43,9 @@ class Tagger:
     def __init__(self, settings: EnrichSettings) -> None:
         self.settings = settings
         common = {"device": settings.device, "batch_size": settings.batch_size}
-        self.topic = TextClassifier(settings.topic_model, max_length=settings.max_length, **common)
+        self.topic = TextClassifier(
+            settings.topic_model, max_length=settings.max_length, chunks=settings.topic_chunks, **common
+        )
         self.sentiment = TextClassifier(settings.sentiment_model, max_length=min(settings.max_length, 128), **common)
         self.languages = set(settings.model_languages)
 
@@ -66,7 +68,7 @@ class Tagger:
         covered = [i for i, d in enumerate(docs) if self.covers(d.get("language"), _body(d))]
         if not covered:
             return tags
-        budget = self.settings.max_length * CHARS_PER_TOKEN_BUDGET
+        budget = topic_char_budget(self.topic)
         titles = [docs[i].get("title") or None for i in covered]
         bodies = [_body(docs[i])[:budget] for i in covered]
         topics = self.topic.predict(bodies, titles)
@@ -75,6 +77,12 @@ class Tagger:
         for i, topic, feeling in zip(covered, topics, feelings, strict=True):
             tags[i] = Tags(topic.label, _topics(topic), {"label": feeling.label, "score": round(feeling.score, 4)})
         return tags
+
+
+def topic_char_budget(classifier: TextClassifier) -> int:
+    """Characters of the body handed to the topic model's tokenizer (all its windows, with room)."""
+    classifier.load()
+    return classifier.max_length * classifier.chunks * CHARS_PER_TOKEN_BUDGET
 
 
 def _body(doc: dict[str, Any]) -> str:
@@ -94,13 +102,13 @@ def _topics(prediction: Prediction) -> list[dict[str, Any]]:
     return [{"label": label, "score": round(score, 4)} for label, score in ranked]
 
 
-_TAGGERS: dict[tuple[str, str, str], Tagger] = {}
+_TAGGERS: dict[tuple[str, str, str, int | None], Tagger] = {}
 _TAGGERS_LOCK = threading.Lock()
 
 
 def get_tagger(settings: EnrichSettings) -> Tagger:
     """One Tagger per model configuration in this process (models are loaded once)."""
-    key = (settings.topic_model, settings.sentiment_model, settings.device)
+    key = (settings.topic_model, settings.sentiment_model, settings.device, settings.topic_chunks)
     with _TAGGERS_LOCK:
         if key not in _TAGGERS:
             _TAGGERS[key] = Tagger(settings)

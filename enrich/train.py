@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -62,6 +64,16 @@ class TrainConfig:
     label_features: bool = False
     # Share of training inputs that read a random window of the text instead of its start.
     window_augment: float = 0.0
+    # Epochs of a supervised bag-of-embeddings warm start on whole training texts (0: none).
+    bag_epochs: int = 0
+    bag_learning_rate: float = 3e-3
+    # Windows read per document: the title plus consecutive windows of the text, their log-probabilities
+    # averaged (recorded in the model's config; ``TextClassifier`` reads as many). Training reads every
+    # window of each document as its own example.
+    chunks: int = 1
+    # Decay of an exponential moving average of the weights (0: none). With it the saved model is the
+    # final average, so no checkpoint is picked on the dev split and its figures stay unbiased.
+    ema_decay: float = 0.0
     evals_per_epoch: int = 2
     patience: int = 0  # evaluations without improvement before stopping; 0 = never stop early
     time_budget_min: float | None = None
@@ -70,10 +82,11 @@ class TrainConfig:
     dev_fraction: float = DEV_FRACTION
 
 
-# Per-task defaults: topics read the title and lead (256 tokens, as the tagger passes them);
+# Per-task defaults: topics read the title with up to four 256-token windows of the article;
 # sentiment reads sentences (the tagger caps it at 128 tokens).
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
-    "topic": {"max_length": 256, "epochs": 4.0},
+    "topic": {"max_length": 256, "epochs": 3.0, "vocab_size": 12000, "bag_epochs": 4, "chunks": 4,
+              "ema_decay": 0.999},
     "sentiment": {"max_length": 128, "epochs": 6.0, "vocab_size": 8000},
 }
 
@@ -194,6 +207,26 @@ def assemble(tok: Tokenized, max_length: int, rng: random.Random | None = None, 
     return Encoded(ids, types, list(tok.labels))
 
 
+def chunked(tok: Tokenized, max_length: int, chunks: int) -> tuple[Encoded, list[int]]:
+    """Up to ``chunks`` inputs per example, each ``[CLS] title [SEP] window [SEP]`` over consecutive,
+    non-overlapping windows of the text (as ``TextClassifier.encode_chunks`` makes them), and the
+    example each input belongs to."""
+    ids: list[list[int]] = []
+    types: list[list[int]] = []
+    labels: list[int] = []
+    owner: list[int] = []
+    for n, (first, body, label) in enumerate(zip(tok.firsts, tok.bodies, tok.labels, strict=True)):
+        head = [CLS_ID] if first is None else [CLS_ID, *first[: max(1, max_length // 2)], SEP_ID]
+        budget = max(1, max_length - len(head) - 1)
+        for start in range(0, max(1, len(body)), budget)[: max(1, chunks)]:
+            row = [*head, *body[start : start + budget], SEP_ID]
+            ids.append(row)
+            types.append([0] * len(head) + [1 if first is not None else 0] * (len(row) - len(head)))
+            labels.append(label)
+            owner.append(n)
+    return Encoded(ids, types, labels), owner
+
+
 # -- cheap pretraining: PPMI + SVD word vectors ------------------------------------------------
 def ppmi_embeddings(sequences: Sequence[Sequence[int]], vocab_size: int, dim: int, window: int, seed: int) -> Any:
     """Token vectors (``vocab_size x dim`` float32 tensor) from a truncated SVD of the positive PMI
@@ -312,20 +345,57 @@ def scores(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> d
     }
 
 
-def _predict_ids(model: Any, enc: Encoded, batch_size: int) -> list[int]:
+def _predict_ids(model: Any, enc: Encoded, batch_size: int, owner: Sequence[int] | None = None) -> list[int]:
+    """Predicted label ids; with ``owner`` (input -> example), one per example from the mean of its
+    inputs' log-probabilities."""
     import torch
 
     order = sorted(range(len(enc.labels)), key=lambda i: len(enc.input_ids[i]))
-    out = [0] * len(order)
+    owner = list(range(len(enc.labels))) if owner is None else owner
+    examples = max(owner) + 1 if owner else 0
+    was_training = model.training
     model.eval()
     with torch.inference_mode():
+        total = torch.zeros((examples, model.config.num_labels))
+        count = torch.zeros((examples, 1))
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            logits = model(**collate(enc, idx)).logits
-            for i, p in zip(idx, logits.argmax(dim=-1).tolist(), strict=True):
-                out[i] = p
-    model.train()
-    return out
+            logprobs = model(**collate(enc, idx)).logits.float().log_softmax(dim=-1)
+            rows = torch.tensor([owner[i] for i in idx])
+            total.index_add_(0, rows, logprobs)
+            count.index_add_(0, rows, torch.ones((len(idx), 1)))
+    model.train(was_training)
+    return (total / count.clamp(min=1)).argmax(dim=-1).tolist()
+
+
+def bag_embeddings(model: Any, docs: Sequence[Sequence[int]], labels: Sequence[int], num_labels: int,
+                   config: TrainConfig) -> None:
+    """Supervised warm start: train a mean-of-embeddings classifier (fastText-like) on the whole
+    training texts, starting from the model's current token embeddings, and copy the embeddings back
+    (rescaled to their previous mean norm). Tokens then carry topic evidence from entire articles."""
+    import torch
+
+    generator = torch.Generator().manual_seed(config.seed)
+    weight = model.bert.embeddings.word_embeddings.weight
+    bag = torch.nn.EmbeddingBag.from_pretrained(weight.detach().clone(), freeze=False, mode="mean")
+    head = torch.nn.Linear(weight.shape[1], num_labels)
+    optimizer = torch.optim.Adam([*bag.parameters(), *head.parameters()], lr=config.bag_learning_rate)
+    tensors = [torch.tensor(doc or [UNK_ID]) for doc in docs]
+    target = torch.tensor(list(labels))
+    for _ in range(config.bag_epochs):
+        order = torch.randperm(len(tensors), generator=generator).tolist()
+        for start in range(0, len(order), config.batch_size):
+            idx = order[start : start + config.batch_size]
+            flat = torch.cat([tensors[i] for i in idx])
+            offsets = torch.tensor([0] + [len(tensors[i]) for i in idx[:-1]]).cumsum(0)
+            loss = torch.nn.functional.cross_entropy(head(bag(flat, offsets)), target[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        trained = bag.weight.detach()
+        before = weight.norm(dim=1).mean()
+        weight.copy_(trained * (before / trained.norm(dim=1).mean()))
 
 
 def _fix_mean_pool_heads(model: Any, heads: int) -> None:
@@ -348,16 +418,30 @@ def _fix_mean_pool_heads(model: Any, heads: int) -> None:
     attention.key.bias.register_hook(lambda grad: grad * bias_mask)
 
 
+def _readable(directory: Path) -> None:
+    """Files as readable as the umask allows (safetensors writes weights as 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in directory.iterdir():
+        if path.is_file():
+            path.chmod(0o666 & ~umask)
+
+
 # -- training ------------------------------------------------------------------------------------
 def train(
     examples: Sequence[Example], out_dir: str | Path, config: TrainConfig, *,
     data_files: Sequence[str | Path] = (), progress: Progress = _no_progress,
+    valid: Sequence[Example] = (), valid_files: Sequence[str | Path] = (),
 ) -> TrainResult:
-    """Train on the train split of ``examples`` for ``config.task``, save the best dev checkpoint."""
+    """Train on the train split of ``examples`` for ``config.task`` and save the checkpoint with the
+    best macro-F1 on the dev split, or on ``valid`` when given (the dev split then stays untouched
+    by model selection, and its figures are those of the chosen checkpoint)."""
     import numpy as np
     import torch
     from transformers import BertConfig, BertForSequenceClassification
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # the CLI shows its own progress
     started = time.monotonic()
     task = config.task
     out = Path(out_dir)
@@ -389,10 +473,21 @@ def train(
     )
     vocab_size = len(tokenizer)
     progress("tokenizer", 1, 1, {"vocab": vocab_size})
-    body_cap = config.max_length * (4 if config.window_augment > 0 else 1)
+    chunks = max(1, config.chunks)
+    body_cap = config.max_length * max(chunks, 8 if config.window_augment > 0 or config.bag_epochs else 1)
     train_tok = tokenize(tokenizer, train_rows, task, label2id, body_cap, rng)
-    train_enc = assemble(train_tok, config.max_length)
-    dev_enc = assemble(tokenize(tokenizer, dev_rows, task, label2id, config.max_length), config.max_length)
+    if chunks > 1:
+        train_enc, _ = chunked(train_tok, config.max_length, chunks)
+    else:
+        train_enc = assemble(train_tok, config.max_length)
+
+    def held_out(rows: Sequence[Example]) -> tuple[Encoded, list[int]]:
+        return chunked(tokenize(tokenizer, rows, task, label2id, config.max_length * chunks), config.max_length,
+                       chunks)
+
+    dev_enc, dev_owner = held_out(dev_rows)
+    valid_rows = [ex for ex in valid if ex.labels.get(task) in label2id]
+    valid_enc, valid_owner = held_out(valid_rows) if valid_rows else (None, None)
     whole_docs = [([] if f is None else f) + b for f, b in zip(train_tok.firsts, train_tok.bodies, strict=True)]
 
     bert_config = BertConfig(
@@ -405,6 +500,7 @@ def train(
     )
     bert_config.mediawatch_name = config.name or out.name
     bert_config.mediawatch_task = task
+    bert_config.mediawatch_chunks = chunks
     model = BertForSequenceClassification(bert_config)
     if config.embedding_init == "ppmi":
         progress("embeddings", 0, 1, {})
@@ -417,11 +513,13 @@ def train(
             weight[known] = vectors[known] * scale
         if config.label_features:
             # The last num_labels dimensions carry each token's label log-odds (scaled like the rest).
-            ratios = label_ratio_features(whole_docs, train_enc.labels, vocab_size, len(labels))
+            ratios = label_ratio_features(whole_docs, train_tok.labels, vocab_size, len(labels))
             with torch.no_grad():
                 weight = model.bert.embeddings.word_embeddings.weight
                 k = len(labels)
                 weight[:, -k:] = ratios / ratios.std() * weight[len(SPECIAL_TOKENS):, :-k].std()
+        if config.bag_epochs:
+            bag_embeddings(model, whole_docs, train_tok.labels, len(labels), config)
         progress("embeddings", 1, 1, {})
 
     if config.mean_pool_heads:
@@ -433,10 +531,11 @@ def train(
                 layer.attention.self.key.bias.zero_()
 
     n = len(train_enc.labels)
+    input_counts = Counter(labels[i] for i in train_enc.labels)  # several inputs per text when chunked
     if config.class_weights == "none":
         weights = None
     else:
-        freq = torch.tensor([counts[label] for label in labels], dtype=torch.float)
+        freq = torch.tensor([input_counts[label] for label in labels], dtype=torch.float)
         weights = n / (len(labels) * freq)
         if config.class_weights == "sqrt":
             weights = weights.sqrt()
@@ -461,8 +560,19 @@ def train(
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
     eval_every = max(1, steps_per_epoch // max(1, config.evals_per_epoch))
-    dev_gold = [labels[i] for i in dev_enc.labels]
+    dev_gold = [ex.labels[task] for ex in dev_rows]
+    ema = None
+    if config.ema_decay > 0:
+        from torch.optim.swa_utils import AveragedModel
+
+        def ema_step(average: Any, current: Any, updates: Any) -> Any:
+            # The decay warms up ((1 + n) / (10 + n)) so short runs are not dominated by the initial weights.
+            decay = min(config.ema_decay, (1 + float(updates)) / (10 + float(updates)))
+            return average + (current - average) * (1 - decay)
+
+        ema = AveragedModel(model, avg_fn=ema_step, use_buffers=True)
     best: dict[str, Any] = {"macro_f1": -1.0}
+    best_selection: dict[str, Any] = {"macro_f1": -1.0}
     best_state: dict[str, Any] | None = None
     history: list[dict[str, Any]] = []
     stale = 0
@@ -473,19 +583,27 @@ def train(
     model.train()
 
     def evaluate_now() -> bool:
-        nonlocal best, best_state, stale
-        pred = [labels[i] for i in _predict_ids(model, dev_enc, 64)]
+        nonlocal best, best_selection, best_state, stale
+        scored = model if ema is None else ema.module
+        pred = [labels[i] for i in _predict_ids(scored, dev_enc, 64, dev_owner)]
         result = scores(dev_gold, pred, labels)
         entry = {
             "step": step, "epoch": round(step / steps_per_epoch, 3), "train_loss": round(running, 4),
             "dev_macro_f1": round(result["macro_f1"], 4), "dev_accuracy": round(result["accuracy"], 4),
             "seconds": round(time.monotonic() - started, 1),
         }
+        selection = result
+        if valid_enc is not None:
+            valid_pred = [labels[i] for i in _predict_ids(scored, valid_enc, 64, valid_owner)]
+            selection = scores([ex.labels[task] for ex in valid_rows], valid_pred, labels)
+            entry["valid_macro_f1"] = round(selection["macro_f1"], 4)
+            entry["valid_accuracy"] = round(selection["accuracy"], 4)
         history.append(entry)
-        improved = result["macro_f1"] > best["macro_f1"]
+        # With a weight average the last one is kept whatever the figures say (nothing is picked on dev).
+        improved = ema is not None or selection["macro_f1"] > best_selection["macro_f1"]
         if improved:
-            best = result
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best, best_selection = result, selection
+            best_state = {k: v.detach().clone() for k, v in scored.state_dict().items()}
             stale = 0
         else:
             stale += 1
@@ -493,7 +611,7 @@ def train(
         return improved
 
     while step < total_steps and stopped == "completed":
-        if config.window_augment > 0:
+        if config.window_augment > 0 and chunks == 1:
             train_enc = assemble(train_tok, config.max_length, rng, config.window_augment)
         for batch_idx in length_bucketed_batches([len(x) for x in train_enc.input_ids], config.batch_size, rng):
             batch = collate(train_enc, batch_idx)
@@ -505,6 +623,8 @@ def train(
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
+            if ema is not None:
+                ema.update_parameters(model)
             step += 1
             running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
             progress("train", step, total_steps, {"loss": running})
@@ -528,13 +648,14 @@ def train(
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     dev = {k: best[k] for k in ("macro_f1", "accuracy", "per_label", "n")}
-    best_entry = max(history, key=lambda e: e["dev_macro_f1"])
+    key = "valid_macro_f1" if valid_enc is not None else "dev_macro_f1"
+    best_entry = history[-1] if ema is not None else max(history, key=lambda e: e[key])
     record = {
         "name": bert_config.mediawatch_name,
         "task": task,
         "labels": labels,
         "train_label_counts": {label: counts[label] for label in labels},
-        "train_rows": n,
+        "train_rows": len(train_rows),
         "dev_rows": len(dev_rows),
         "dev_split": f"sha256(id) in the lowest {config.dev_fraction:.0%} (enrich.data.split)",
         "data_files": [{"name": Path(p).name, "sha256": file_digest(p)} for p in data_files],
@@ -542,6 +663,13 @@ def train(
         "parameters": sum(p.numel() for p in model.parameters()),
         "steps": step,
         "best_step": best_entry["step"],
+        "checkpoint_selected_on": (
+            f"none: the final moving average of the weights (decay {config.ema_decay})" if ema is not None
+            else {"data_files": [Path(p).name for p in valid_files], "rows": len(valid_rows),
+             "macro_f1": round(best_selection["macro_f1"], 4), "accuracy": round(best_selection["accuracy"], 4)}
+            if valid_enc is not None else "dev split"
+        ),
+        "train_inputs": n,
         "stopped": stopped,
         "seconds": round(seconds, 1),
         "torch_threads": torch.get_num_threads(),
@@ -554,4 +682,5 @@ def train(
         "history": history,
     }
     (out / "training.json").write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    _readable(out)
     return TrainResult(out, dev, history, seconds, step, stopped)

@@ -97,9 +97,31 @@ class EnrichSettings(BaseModel):
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     batch_size: int = 32
     max_length: int = 256
+    # Windows of an article the topic model reads (title + consecutive max_length-token windows,
+    # predictions averaged); unset: what the model's config records (the shipped model: 4). 1 = lead only.
+    topic_chunks: int | None = Field(default=None, ge=1, le=32)
+    # Zero-shot topics: when set, topic_model is a (multilingual) NLI model and these are the topics,
+    # label -> the words put into the hypothesis, e.g. {"politics_society": "chính trị, xã hội"}.
+    topic_labels: dict[str, str] = {}
+    topic_hypothesis: str = "This text is about {}."
     # Near-duplicate stories: MinHash over word shingles; Jaccard at or above this joins a story.
     story_threshold: float = 0.6
     models_dir: Path = Path(".mediawatch/models")  # where `mediawatch models pull` stores downloads
+
+    @field_validator("topic_hypothesis")
+    @classmethod
+    def _hypothesis_has_a_slot(cls, value: str) -> str:
+        if value.count("{}") != 1:
+            raise ValueError("topic_hypothesis must contain {} once, where the topic's words go")
+        return value
+
+    @field_validator("topic_labels")
+    @classmethod
+    def _labels_have_words(cls, value: dict[str, str]) -> dict[str, str]:
+        empty = [label for label, words in value.items() if not label.strip() or not words.strip()]
+        if empty:
+            raise ValueError(f"topic_labels: empty label or words for {empty[0]!r}")
+        return value
 
 
 class Settings(BaseSettings):

@@ -111,6 +111,72 @@ def test_long_title_does_not_break_a_batch(tiny: tuple[Path, Path]) -> None:
     assert [p.label for p in predictions] == ["sports", "business"]
 
 
+def test_topic_model_records_its_windows_and_reads_beyond_the_lead(tiny: tuple[Path, Path]) -> None:
+    """The tiny topic model records 4 windows (the topic default); a text whose first window is only
+    filler and whose later windows are about sports is sports when all windows are read, and the
+    sports score rises over reading the lead alone."""
+    _, out = tiny
+    assert json.loads((out / "config.json").read_text(encoding="utf-8"))["mediawatch_chunks"] == 4
+    rng = random.Random(5)
+    text = " ".join(rng.choice(FILLER) for _ in range(80)) + " " + " ".join(
+        rng.choice(WORDS["sports"]) for _ in range(120)
+    )
+    every = TextClassifier(str(out), device="cpu", max_length=64).load()
+    lead = TextClassifier(str(out), device="cpu", max_length=64, chunks=1).load()
+    assert (every.chunks, lead.chunks) == (4, 1)
+    batch, owner = every.encode_chunks([text, "cầu thủ"], ["Tin", None])
+    assert owner == [0, 0, 0, 0, 1] and batch["input_ids"].shape[0] == 5  # 4 windows kept of more
+    [whole] = every.predict([text])
+    [first] = lead.predict([text])
+    assert whole.label == "sports"
+    assert whole.scores["sports"] > first.scores["sports"] + 0.2
+
+
+def test_inference_windows_are_the_training_windows(tiny: tuple[Path, Path]) -> None:
+    """``TextClassifier.encode_chunks`` (the tokenizer's overflow) builds exactly the inputs
+    ``enrich.train.chunked`` trains on: same title, same windows, same token types."""
+    from enrich.train import chunked, tokenize
+
+    _, out = tiny
+    classifier = TextClassifier(str(out), device="cpu", max_length=64).load()
+    rows = [Example(id=str(i), title=title, text=" ".join(random.Random(i).choice(WORDS["health"] + FILLER)
+                                                          for _ in range(n)), labels={"topic": "health"})
+            for i, (title, n) in enumerate([("Bác sĩ khám bệnh", 150), ("", 40), ("Tin", 0), ("Một hai", 400)])]
+    enc, owner = chunked(
+        tokenize(classifier._tokenizer, rows, "topic", {"health": 0}, 64 * 4), 64, 4
+    )
+    for i, ex in enumerate(rows):
+        batch, got_owner = classifier.encode_chunks([ex.text], [ex.title or None] if ex.title else None)
+        mask = batch["attention_mask"].bool()
+        got = [row[m].tolist() for row, m in zip(batch["input_ids"], mask, strict=True)]
+        types = [row[m].tolist() for row, m in zip(batch["token_type_ids"], mask, strict=True)]
+        want = [j for j, o in enumerate(owner) if o == i]
+        assert got == [enc.input_ids[j] for j in want], ex.title
+        assert types == [enc.token_type_ids[j] for j in want]
+        assert got_owner == [0] * len(want)
+
+
+def test_valid_file_picks_the_checkpoint_and_dev_stays_held_out(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "train.jsonl", tiny_rows(240, seed=11))
+    valid = write_jsonl(tmp_path / "valid.jsonl", tiny_rows(60, seed=12))
+    out = tmp_path / "picked"
+    proc = cli(
+        "enrich", "train", "--data", str(data), "--valid", str(valid), "--out", str(out), "--epochs", "3",
+        "--vocab-size", "400", "--hidden-size", "16", "--layers", "1", "--heads", "1", "--max-length", "48",
+        "--batch-size", "16", "--threads", "1", "--ema-decay", "0", "--chunks", "1",
+    )
+    assert proc.returncode == 0, proc.stderr
+    # Not a terminal: one plain line per evaluation instead of a progress bar.
+    assert proc.stdout.count("dev macro-F1") >= 6, proc.stdout
+    record = json.loads((out / "training.json").read_text(encoding="utf-8"))
+    assert record["config"]["chunks"] == 1 and record["config"]["ema_decay"] == 0
+    assert record["checkpoint_selected_on"]["data_files"] == ["valid.jsonl"]
+    assert record["checkpoint_selected_on"]["rows"] == 60
+    best = max(record["history"], key=lambda e: e["valid_macro_f1"])
+    assert record["best_step"] == best["step"]
+    assert record["dev"]["macro_f1"] == best["dev_macro_f1"]
+
+
 def test_eval_json_on_tiny_model(tiny: tuple[Path, Path], tmp_path: Path) -> None:
     _, out = tiny
     held_out = write_jsonl(tmp_path / "test.jsonl", tiny_rows(60, seed=2))

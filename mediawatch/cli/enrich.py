@@ -38,6 +38,20 @@ def train_command(
     learning_rate: float | None = typer.Option(None, "--learning-rate", min=0.0, help="Peak AdamW learning rate."),
     class_weights: str | None = typer.Option(None, "--class-weights", help="none, sqrt or balanced."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: torch's)."),
+    chunks: int | None = typer.Option(
+        None, "--chunks", min=1, max=32,
+        help="Windows of each text to read (title + consecutive max-length windows); topic default 4.",
+    ),
+    ema_decay: float | None = typer.Option(
+        None, "--ema-decay", min=0.0, max=0.99999,
+        help="Keep a moving average of the weights and save it (0: save the best dev checkpoint instead).",
+    ),
+    label_features: bool | None = typer.Option(
+        None, "--label-features/--no-label-features", help="Write per-label log-odds into the embeddings."
+    ),
+    valid: list[Path] = typer.Option(
+        [], "--valid", help="Labeled file(s) to pick the best checkpoint on (default: the dev split)."
+    ),
 ) -> None:
     """Train a small BERT classifier from scratch on labeled JSONL (tokenizer included)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -58,6 +72,7 @@ def train_command(
         "epochs": epochs, "max_length": max_length, "time_budget_min": time_budget_min, "name": name,
         "vocab_size": vocab_size, "hidden_size": hidden_size, "layers": layers, "heads": heads,
         "batch_size": batch_size, "learning_rate": learning_rate, "class_weights": class_weights, "threads": threads,
+        "chunks": chunks, "ema_decay": ema_decay, "label_features": label_features,
     }
     config = config_for(task, seed=seed, **{k: v for k, v in overrides.items() if v is not None})
     if config.hidden_size % config.heads:
@@ -79,11 +94,20 @@ def train_command(
                 steps = bar.add_task(f"training {task}", total=total)
             if stage == "eval":
                 best = max(best, info["dev_macro_f1"])
+                if not console.is_terminal:  # logs get one line per evaluation instead of a bar
+                    console.print(
+                        f"step {done}/{total} (epoch {info['epoch']:.2f}, {info['seconds'] / 60:.1f} min): "
+                        f"loss {info['train_loss']:.4f}, dev macro-F1 {info['dev_macro_f1']:.4f}, "
+                        f"accuracy {info['dev_accuracy']:.4f}", highlight=False,
+                    )
                 bar.update(steps, description=f"training {task} (dev macro-F1 {info['dev_macro_f1']:.3f}, "
                            f"best {best:.3f})")
             bar.update(steps, completed=done)
 
-        result = train(examples, out, config, data_files=data, progress=progress)
+        result = train(
+            examples, out, config, data_files=data, progress=progress,
+            valid=read_examples(valid) if valid else (), valid_files=valid,
+        )
     console.print(
         f"[bold]{task}[/] model written to {result.out_dir}: dev macro-F1 {result.dev['macro_f1']:.4f}, "
         f"accuracy {result.dev['accuracy']:.4f} on {result.dev['n']} held-out rows; "
