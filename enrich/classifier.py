@@ -60,6 +60,42 @@ def _usable_length(wanted: int, tokenizer: Any, config: Any) -> int:
     return min(limits)
 
 
+def load_pretrained(name_or_path: str, local_files_only: bool = True) -> tuple[Any, Any]:
+    """``(tokenizer, sequence-classification model)`` from a local directory or a hub id; any failure
+    is a ``ModelLoadError`` naming the model and the path."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # our CLI shows its own progress
+    hf_logging.set_verbosity_error()
+
+    where = Path(name_or_path)
+    if not where.exists() and (name_or_path.startswith((".", "/")) or where.suffix):
+        raise ModelLoadError(f"model {name_or_path!r}: no such directory {where.resolve()}")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=local_files_only)
+        model = AutoModelForSequenceClassification.from_pretrained(name_or_path, local_files_only=local_files_only)
+    except Exception as exc:  # transformers raises OSError, ValueError, EnvironmentError…
+        hint = "" if where.exists() else " (not a local directory; pull it first: mediawatch models pull NAME)"
+        reason = " ".join(str(exc).split())[:300]
+        raise ModelLoadError(f"model {name_or_path!r} failed to load from {where.resolve()}{hint}: {reason}") from None
+    return tokenizer, model
+
+
+def model_version(name_or_path: str, config: Any) -> str:
+    """``<name>@<first 12 hex of the weights' SHA-256>`` for local models, else the hub revision."""
+    where = Path(name_or_path)
+    name = getattr(config, "mediawatch_name", None) or where.name or name_or_path
+    weights = sorted(where.glob("*.safetensors")) or sorted(where.glob("*.bin"))
+    if weights:
+        digest = hashlib.sha256()
+        for path in weights:
+            digest.update(path.read_bytes())
+        return f"{name}@{digest.hexdigest()[:12]}"
+    revision = getattr(config, "_commit_hash", None) or "unknown"
+    return f"{name}@{str(revision)[:12]}"
+
+
 class TextClassifier:
     """A sequence-classification model with its tokenizer. Thread-safe lazy load; ``predict`` is
     safe to call from several threads (inference runs under ``torch.inference_mode``)."""
@@ -98,45 +134,14 @@ class TextClassifier:
         return self
 
     def _load(self) -> None:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # our CLI shows its own progress
-        hf_logging.set_verbosity_error()
-
-        where = Path(self.name_or_path)
-        if not where.exists() and (self.name_or_path.startswith((".", "/")) or where.suffix):
-            raise ModelLoadError(f"model {self.name_or_path!r}: no such directory {where.resolve()}")
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(self.name_or_path, local_files_only=self.local_files_only)
-            model = AutoModelForSequenceClassification.from_pretrained(
-                self.name_or_path, local_files_only=self.local_files_only
-            )
-        except Exception as exc:  # transformers raises OSError, ValueError, EnvironmentError…
-            hint = "" if where.exists() else " (not a local directory; pull it first: mediawatch models pull NAME)"
-            reason = " ".join(str(exc).split())[:300]
-            raise ModelLoadError(
-                f"model {self.name_or_path!r} failed to load from {where.resolve()}{hint}: {reason}"
-            ) from None
+        tokenizer, model = load_pretrained(self.name_or_path, self.local_files_only)
         self.max_length = _usable_length(self.max_length, tokenizer, model.config)
         self.chunks = max(1, self.chunks_setting or int(getattr(model.config, "mediawatch_chunks", 1) or 1))
         self.device = resolve_device(self.device_setting)
         model.to(self.device)
         model.eval()
         self._tokenizer, self._model = tokenizer, model
-        self._version = self._compute_version(where)
-
-    def _compute_version(self, where: Path) -> str:
-        """``<name>@<first 12 hex of the weights' SHA-256>`` for local models, else the hub revision."""
-        name = getattr(self._model.config, "mediawatch_name", None) or where.name or self.name_or_path
-        weights = sorted(where.glob("*.safetensors")) or sorted(where.glob("*.bin"))
-        if weights:
-            digest = hashlib.sha256()
-            for path in weights:
-                digest.update(path.read_bytes())
-            return f"{name}@{digest.hexdigest()[:12]}"
-        revision = getattr(self._model.config, "_commit_hash", None) or "unknown"
-        return f"{name}@{str(revision)[:12]}"
+        self._version = model_version(self.name_or_path, model.config)
 
     @property
     def version(self) -> str:

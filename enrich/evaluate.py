@@ -16,7 +16,9 @@ from typing import Any, Literal
 
 from enrich.classifier import TextClassifier
 from enrich.data import DataError, Example, file_digest, read_examples, split, tasks_present
+from enrich.tagger import Tagger, topic_char_budget
 from enrich.train import scores
+from enrich.zeroshot import ZeroShotClassifier
 from mediawatch.config import EnrichSettings
 
 Split = Literal["auto", "dev", "all"]
@@ -60,10 +62,10 @@ def select(examples: list[Example], which: Literal["dev", "all"]) -> list[Exampl
     return split(examples)[1] if which == "dev" else examples
 
 
-def topic_inputs(examples: Sequence[Example], classifier: TextClassifier) -> tuple[list[str], list[str | None]]:
+def topic_inputs(
+    examples: Sequence[Example], classifier: TextClassifier | ZeroShotClassifier
+) -> tuple[list[str], list[str | None]]:
     """Bodies and titles as the tagger passes them (body cut to the same character budget)."""
-    from enrich.tagger import topic_char_budget
-
     budget = topic_char_budget(classifier)
     return [ex.text[:budget] for ex in examples], [ex.title for ex in examples]
 
@@ -85,15 +87,10 @@ def evaluate_examples(
         rows = [ex for ex in examples if task in ex.labels]
         if not rows:
             continue
-        if task == "topic":
-            model_path, max_length = settings.topic_model, settings.max_length
-        else:
-            # The tagger caps the sentiment model at 128 tokens (sentences and leads).
-            model_path, max_length = settings.sentiment_model, min(settings.max_length, 128)
-        classifier = TextClassifier(
-            model_path, device=settings.device, max_length=max_length, batch_size=settings.batch_size,
-            chunks=settings.topic_chunks if task == "topic" else None,
-        ).load()
+        # The tagger's own classifiers: same lengths, windows, zero-shot label set.
+        tagger = Tagger(settings)
+        classifier = (tagger.topic if task == "topic" else tagger.sentiment).load()
+        model_path = classifier.name_or_path
         predicted: list[str] = []
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]

@@ -17,6 +17,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, helpers
 
 from enrich.classifier import Prediction, TextClassifier
+from enrich.zeroshot import ZeroShotClassifier
 from mediawatch.config import EnrichSettings
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,17 @@ class Tagger:
     def __init__(self, settings: EnrichSettings) -> None:
         self.settings = settings
         common = {"device": settings.device, "batch_size": settings.batch_size}
-        self.topic = TextClassifier(
-            settings.topic_model, max_length=settings.max_length, chunks=settings.topic_chunks, **common
-        )
+        self.topic: TextClassifier | ZeroShotClassifier
+        if settings.topic_labels:
+            # Zero-shot: topic_model is an NLI model, the topics and their words come from the config.
+            self.topic = ZeroShotClassifier(
+                settings.topic_model, settings.topic_labels, hypothesis=settings.topic_hypothesis,
+                max_length=settings.max_length, **common,
+            )
+        else:
+            self.topic = TextClassifier(
+                settings.topic_model, max_length=settings.max_length, chunks=settings.topic_chunks, **common
+            )
         self.sentiment = TextClassifier(settings.sentiment_model, max_length=min(settings.max_length, 128), **common)
         self.languages = set(settings.model_languages)
 
@@ -79,7 +88,7 @@ class Tagger:
         return tags
 
 
-def topic_char_budget(classifier: TextClassifier) -> int:
+def topic_char_budget(classifier: TextClassifier | ZeroShotClassifier) -> int:
     """Characters of the body handed to the topic model's tokenizer (all its windows, with room)."""
     classifier.load()
     return classifier.max_length * classifier.chunks * CHARS_PER_TOKEN_BUDGET
@@ -102,13 +111,14 @@ def _topics(prediction: Prediction) -> list[dict[str, Any]]:
     return [{"label": label, "score": round(score, 4)} for label, score in ranked]
 
 
-_TAGGERS: dict[tuple[str, str, str, int | None], Tagger] = {}
+_TAGGERS: dict[tuple[Any, ...], Tagger] = {}
 _TAGGERS_LOCK = threading.Lock()
 
 
 def get_tagger(settings: EnrichSettings) -> Tagger:
     """One Tagger per model configuration in this process (models are loaded once)."""
-    key = (settings.topic_model, settings.sentiment_model, settings.device, settings.topic_chunks)
+    key = (settings.topic_model, settings.sentiment_model, settings.device, settings.topic_chunks,
+           tuple(sorted(settings.topic_labels.items())), settings.topic_hypothesis)
     with _TAGGERS_LOCK:
         if key not in _TAGGERS:
             _TAGGERS[key] = Tagger(settings)
