@@ -39,6 +39,7 @@ class TrainConfig:
     epochs: float = 4.0
     max_length: int = 256
     vocab_size: int = 12000
+    tokenizer: str = "wordpiece"  # wordpiece (syllables) | phrases (multi-syllable tokens; see train_tokenizer)
     hidden_size: int = 128
     layers: int = 2
     heads: int = 2
@@ -85,8 +86,8 @@ class TrainConfig:
 # Per-task defaults: topics read the title with up to four 256-token windows of the article;
 # sentiment reads sentences (the tagger caps it at 128 tokens).
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
-    "topic": {"max_length": 256, "epochs": 3.0, "vocab_size": 12000, "bag_epochs": 4, "chunks": 4,
-              "ema_decay": 0.999},
+    "topic": {"max_length": 256, "epochs": 2.5, "vocab_size": 24000, "tokenizer": "phrases", "bag_epochs": 4,
+              "chunks": 4, "ema_decay": 0.999},
     "sentiment": {"max_length": 128, "epochs": 6.0, "vocab_size": 8000},
 }
 
@@ -117,23 +118,43 @@ def _no_progress(stage: str, done: int, total: int, info: dict[str, Any]) -> Non
 
 
 # -- tokenizer -----------------------------------------------------------------------------------
-def train_tokenizer(texts: Sequence[str], vocab_size: int, max_length: int) -> Any:
-    """A WordPiece ``PreTrainedTokenizerFast``: NFC, lowercase, diacritics kept, BERT templates."""
+def train_tokenizer(texts: Sequence[str], vocab_size: int, max_length: int, kind: str = "wordpiece") -> Any:
+    """A ``PreTrainedTokenizerFast`` with BERT templates: NFC, lowercase, diacritics kept.
+
+    ``wordpiece``: text split at spaces and punctuation first, so a token is at most one syllable.
+    ``phrases``: byte-pair merges may cross spaces (only punctuation and numbers split first), so
+    frequent multi-syllable words and phrases (``du lịch``, ``nước ngoài``) become single tokens; the
+    Vietnamese words a syllable tokenizer leaves to the model to compose.
+    """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=100))
+    if kind not in ("wordpiece", "phrases"):
+        raise ValueError(f"unknown tokenizer kind {kind!r} (wordpiece or phrases)")
+    if kind == "phrases":
+        tok = Tokenizer(models.BPE(unk_token="[UNK]"))
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Punctuation(), pre_tokenizers.Digits(individual_digits=False),
+            pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=False),
+        ])
+        tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always", split=False)
+        trainer: Any = trainers.BpeTrainer(
+            vocab_size=vocab_size, min_frequency=3, special_tokens=SPECIAL_TOKENS, show_progress=False,
+            max_token_length=24,
+        )
+    else:
+        tok = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=100))
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tok.decoder = decoders.WordPiece(prefix="##")
+        trainer = trainers.WordPieceTrainer(
+            vocab_size=vocab_size, min_frequency=2, special_tokens=SPECIAL_TOKENS, continuing_subword_prefix="##",
+            show_progress=False,
+        )
     tok.normalizer = normalizers.Sequence(
         [
             normalizers.NFC(),
             normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=True),
         ]
-    )
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.decoder = decoders.WordPiece(prefix="##")
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size, min_frequency=2, special_tokens=SPECIAL_TOKENS, continuing_subword_prefix="##",
-        show_progress=False,
     )
     tok.train_from_iterator(texts, trainer=trainer, length=len(texts))
     tok.post_processor = processors.TemplateProcessing(
@@ -469,7 +490,8 @@ def train(
 
     progress("tokenizer", 0, 1, {})
     tokenizer = train_tokenizer(
-        [f"{ex.title}\n{ex.text}" if ex.title else ex.text for ex in train_rows], config.vocab_size, config.max_length
+        [f"{ex.title}\n{ex.text}" if ex.title else ex.text for ex in train_rows], config.vocab_size, config.max_length,
+        config.tokenizer,
     )
     vocab_size = len(tokenizer)
     progress("tokenizer", 1, 1, {"vocab": vocab_size})

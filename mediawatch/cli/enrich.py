@@ -38,6 +38,9 @@ def train_command(
     learning_rate: float | None = typer.Option(None, "--learning-rate", min=0.0, help="Peak AdamW learning rate."),
     class_weights: str | None = typer.Option(None, "--class-weights", help="none, sqrt or balanced."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: torch's)."),
+    tokenizer: str | None = typer.Option(
+        None, "--tokenizer", help="wordpiece (syllable tokens) or phrases (multi-syllable tokens).",
+    ),
     chunks: int | None = typer.Option(
         None, "--chunks", min=1, max=32,
         help="Windows of each text to read (title + consecutive max-length windows); topic default 4.",
@@ -66,13 +69,15 @@ def train_command(
         raise typer.BadParameter("must be 'topic' or 'sentiment'", param_hint="--task")
     elif not any(task in ex.labels for ex in examples):
         raise DataError(f"no {task!r} labels in {', '.join(map(str, data))}")
+    if tokenizer is not None and tokenizer not in ("wordpiece", "phrases"):
+        raise typer.BadParameter("must be wordpiece or phrases", param_hint="--tokenizer")
     if class_weights is not None and class_weights not in ("none", "sqrt", "balanced"):
         raise typer.BadParameter("must be none, sqrt or balanced", param_hint="--class-weights")
     overrides = {
         "epochs": epochs, "max_length": max_length, "time_budget_min": time_budget_min, "name": name,
         "vocab_size": vocab_size, "hidden_size": hidden_size, "layers": layers, "heads": heads,
         "batch_size": batch_size, "learning_rate": learning_rate, "class_weights": class_weights, "threads": threads,
-        "chunks": chunks, "ema_decay": ema_decay, "label_features": label_features,
+        "tokenizer": tokenizer, "chunks": chunks, "ema_decay": ema_decay, "label_features": label_features,
     }
     config = config_for(task, seed=seed, **{k: v for k, v in overrides.items() if v is not None})
     if config.hidden_size % config.heads:
