@@ -85,6 +85,10 @@ def test_tiny_model_saves_a_loadable_directory(tiny: tuple[Path, Path]) -> None:
     assert record["data_files"][0]["name"] == "tiny.jsonl"
     assert record["train_rows"] + record["dev_rows"] == 360
     assert record["dev"]["macro_f1"] > 0.9
+    # The topic default tokenizer merges across spaces: some tokens are several syllables.
+    assert record["config"]["tokenizer"] == "phrases"
+    vocab = json.loads((out / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"]
+    assert any(token.strip("\u2581").count("\u2581") >= 1 for token in vocab), list(vocab)[:50]
 
 
 def test_tiny_model_predicts_through_text_classifier(tiny: tuple[Path, Path]) -> None:
@@ -166,13 +170,15 @@ def test_valid_file_picks_the_checkpoint_and_dev_stays_held_out(tmp_path: Path) 
     proc = cli(
         "enrich", "train", "--data", str(data), "--valid", str(valid), "--out", str(out), "--epochs", "3",
         "--vocab-size", "400", "--hidden-size", "16", "--layers", "1", "--heads", "1", "--max-length", "48",
-        "--batch-size", "16", "--threads", "1", "--ema-decay", "0", "--chunks", "1",
+        "--batch-size", "16", "--threads", "1", "--ema-decay", "0", "--chunks", "1", "--tokenizer", "wordpiece",
     )
     assert proc.returncode == 0, proc.stderr
     # Not a terminal: one plain line per evaluation instead of a progress bar.
     assert proc.stdout.count("dev macro-F1") >= 6, proc.stdout
     record = json.loads((out / "training.json").read_text(encoding="utf-8"))
     assert record["config"]["chunks"] == 1 and record["config"]["ema_decay"] == 0
+    assert record["config"]["tokenizer"] == "wordpiece"
+    assert "##" in (out / "tokenizer.json").read_text(encoding="utf-8")  # WordPiece continuation pieces
     assert record["checkpoint_selected_on"]["data_files"] == ["valid.jsonl"]
     assert record["checkpoint_selected_on"]["rows"] == 60
     best = max(record["history"], key=lambda e: e["valid_macro_f1"])
