@@ -136,12 +136,15 @@ class TextClassifier:
     def _load(self) -> None:
         tokenizer, model = load_pretrained(self.name_or_path, self.local_files_only)
         self.max_length = _usable_length(self.max_length, tokenizer, model.config)
-        self.chunks = max(1, self.chunks_setting or int(getattr(model.config, "mediawatch_chunks", 1) or 1))
+        recorded = max(1, int(getattr(model.config, "mediawatch_chunks", 1) or 1))
+        self.chunks = max(1, self.chunks_setting or recorded)
         self.device = resolve_device(self.device_setting)
         model.to(self.device)
         model.eval()
         self._tokenizer, self._model = tokenizer, model
         self._version = model_version(self.name_or_path, model.config)
+        if self.chunks != recorded:  # reading more or fewer windows changes the tags: another version
+            self._version += f"+chunks:{self.chunks}"
 
     @property
     def version(self) -> str:

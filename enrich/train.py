@@ -75,6 +75,12 @@ class TrainConfig:
     # Decay of an exponential moving average of the weights (0: none). With it the saved model is the
     # final average, so no checkpoint is picked on the dev split and its figures stay unbiased.
     ema_decay: float = 0.0
+    # Knowledge distillation: weight of a teacher's soft targets in the loss (0: gold labels only). The
+    # teacher is the TF-IDF + linear SVM baseline (enrich.baseline) over whole texts, cross-fitted on the
+    # training split (each text scored by a fit that never saw it); the dev split is never used.
+    distill: float = 0.0
+    distill_folds: int = 5
+    distill_sharpness: float = 4.0  # teacher probabilities: softmax(SVM margins x sharpness)
     evals_per_epoch: int = 2
     patience: int = 0  # evaluations without improvement before stopping; 0 = never stop early
     time_budget_min: float | None = None
@@ -419,6 +425,33 @@ def bag_embeddings(model: Any, docs: Sequence[Sequence[int]], labels: Sequence[i
         weight.copy_(trained * (before / trained.norm(dim=1).mean()))
 
 
+def teacher_targets(rows: Sequence[Example], task: str, labels: Sequence[str], folds: int, sharpness: float,
+                    seed: int) -> Any:
+    """Cross-fitted soft targets (``len(rows) x len(labels)`` float tensor) from the TF-IDF + linear SVM
+    baseline: the rows are dealt into ``folds`` folds and each fold is scored by a fit on the others."""
+    import numpy as np
+    import torch
+
+    from enrich.baseline import example_text, train_baseline
+
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    fold_of = np.empty(len(rows), dtype=np.int64)
+    for position, i in enumerate(order):
+        fold_of[i] = position % folds
+    margins = np.full((len(rows), len(labels)), -10.0, dtype=np.float32)  # labels a fit never saw: ~0
+    for fold in range(folds):
+        held = np.flatnonzero(fold_of == fold)
+        fit = train_baseline([rows[i] for i in np.flatnonzero(fold_of != fold)], task)
+        scores = fit.pipeline.decision_function([example_text(rows[i]) for i in held])
+        classes = [str(c) for c in fit.pipeline.classes_]
+        if scores.ndim == 1:  # two classes: one margin, for the second
+            scores = np.stack([-scores, scores], axis=1)
+        for column, label in enumerate(classes):
+            margins[held, list(labels).index(label)] = scores[:, column]
+    return torch.from_numpy(margins * sharpness).softmax(dim=-1)
+
+
 def _fix_mean_pool_heads(model: Any, heads: int) -> None:
     """Make the first ``heads`` attention heads of the last layer a masked mean over the sequence:
     their key projection is zero (so every unmasked position scores the same) and stays zero (its
@@ -499,9 +532,9 @@ def train(
     body_cap = config.max_length * max(chunks, 8 if config.window_augment > 0 or config.bag_epochs else 1)
     train_tok = tokenize(tokenizer, train_rows, task, label2id, body_cap, rng)
     if chunks > 1:
-        train_enc, _ = chunked(train_tok, config.max_length, chunks)
+        train_enc, train_owner = chunked(train_tok, config.max_length, chunks)
     else:
-        train_enc = assemble(train_tok, config.max_length)
+        train_enc, train_owner = assemble(train_tok, config.max_length), list(range(len(train_rows)))
 
     def held_out(rows: Sequence[Example]) -> tuple[Encoded, list[int]]:
         return chunked(tokenize(tokenizer, rows, task, label2id, config.max_length * chunks), config.max_length,
@@ -563,6 +596,12 @@ def train(
             weights = weights.sqrt()
         weights = weights / (weights * freq / n).sum()  # mean weight over the training rows = 1
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
+    soft = None
+    if config.distill > 0:
+        progress("teacher", 0, 1, {})
+        soft = teacher_targets(train_rows, task, labels, config.distill_folds, config.distill_sharpness,
+                               config.seed)
+        progress("teacher", 1, 1, {})
 
     decay, no_decay = [], []
     for name, param in model.named_parameters():
@@ -640,6 +679,10 @@ def train(
             target = torch.tensor([train_enc.labels[i] for i in batch_idx])
             logits = model(**batch).logits
             loss = loss_fn(logits, target)
+            if soft is not None:
+                teacher = soft[[train_owner[i] for i in batch_idx]]
+                taught = -(teacher * logits.float().log_softmax(dim=-1)).sum(dim=-1).mean()
+                loss = (1 - config.distill) * loss + config.distill * taught
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
             optimizer.step()

@@ -131,6 +131,7 @@ def test_topic_model_records_its_windows_and_reads_beyond_the_lead(tiny: tuple[P
     lead_text = every._tokenizer.decode(lead.encode([text])["input_ids"][0], skip_special_tokens=True)
     assert not any(word in lead_text for word in ("bệnh", "bác sĩ", "thuốc", "khám")), lead_text
     assert (every.chunks, lead.chunks) == (4, 1)
+    assert lead.version == every.version + "+chunks:1"
     batch, owner = every.encode_chunks([text, "cầu thủ"], ["Tin", None])
     assert owner == [0, 0, 0, 0, 1] and batch["input_ids"].shape[0] == 5  # 4 windows kept of more
     [whole] = every.predict([text])

@@ -41,6 +41,10 @@ def train_command(
     tokenizer: str | None = typer.Option(
         None, "--tokenizer", help="wordpiece (syllable tokens) or phrases (multi-syllable tokens).",
     ),
+    distill: float | None = typer.Option(
+        None, "--distill", min=0.0, max=1.0,
+        help="Weight of soft targets from a cross-fitted TF-IDF + linear SVM teacher (0: gold labels only).",
+    ),
     chunks: int | None = typer.Option(
         None, "--chunks", min=1, max=32,
         help="Windows of each text to read (title + consecutive max-length windows); topic default 4.",
@@ -77,7 +81,8 @@ def train_command(
         "epochs": epochs, "max_length": max_length, "time_budget_min": time_budget_min, "name": name,
         "vocab_size": vocab_size, "hidden_size": hidden_size, "layers": layers, "heads": heads,
         "batch_size": batch_size, "learning_rate": learning_rate, "class_weights": class_weights, "threads": threads,
-        "tokenizer": tokenizer, "chunks": chunks, "ema_decay": ema_decay, "label_features": label_features,
+        "tokenizer": tokenizer, "distill": distill, "chunks": chunks, "ema_decay": ema_decay,
+        "label_features": label_features,
     }
     config = config_for(task, seed=seed, **{k: v for k, v in overrides.items() if v is not None})
     if config.hidden_size % config.heads:
@@ -91,7 +96,7 @@ def train_command(
 
         def progress(stage: str, done: int, total: int, info: dict) -> None:
             nonlocal steps, best
-            if stage in ("tokenizer", "embeddings"):
+            if stage in ("tokenizer", "embeddings", "teacher"):
                 bar.update(prep, description=f"preparing: {stage}")
                 return
             if steps is None:
