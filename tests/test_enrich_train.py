@@ -303,3 +303,20 @@ def test_shipped_sentiment_model_labels_obvious_feedback() -> None:
         "phòng học nóng, máy chiếu hư hoài": "negative",
     }
     assert [p.label for p in classifier.predict(list(texts))] == list(texts.values())
+
+
+def test_distillation_teacher_is_cross_fitted_and_right_on_separable_data() -> None:
+    from enrich.train import teacher_targets
+
+    rows = [Example(id=r["id"], text=r["text"], title=r.get("title"), labels={"topic": r["topic"]})
+            for r in tiny_rows(200, seed=4)]
+    labels = ["business", "health", "sports"]
+    soft = teacher_targets(rows, "topic", labels, folds=5, sharpness=4.0, seed=13)
+    assert tuple(soft.shape) == (200, 3)
+    assert float((soft.sum(dim=1) - 1).abs().max()) < 1e-5
+    right = sum(labels[int(i)] == r.labels["topic"] for i, r in zip(soft.argmax(dim=1), rows, strict=True))
+    assert right >= 190  # each row scored by a fit that never saw it, on separable data
+    # Soft targets, softer with a lower sharpness (and the same ranking).
+    mild = teacher_targets(rows, "topic", labels, folds=5, sharpness=1.0, seed=13)
+    assert float(mild.max(dim=1).values.mean()) < float(soft.max(dim=1).values.mean()) < 1.0
+    assert mild.argmax(dim=1).tolist() == soft.argmax(dim=1).tolist()
