@@ -1,13 +1,16 @@
 """Train a small BERT classifier from scratch: the offline default topic and sentiment models.
 
 ``train(examples, out_dir, TrainConfig(...))`` holds out the dev split (``enrich.data.split``), trains a
-WordPiece tokenizer on the training split (lowercased, NFC, diacritics kept; whitespace and
-punctuation pre-tokenisation, so most Vietnamese syllables are one token), initialises the token
-embeddings from an SVD of the PPMI co-occurrence matrix of the training text (cheap pretraining),
-trains ``BertForSequenceClassification`` with a plain torch loop and keeps the checkpoint with the
-best dev macro-F1. The output directory loads with ``AutoTokenizer`` /
+tokenizer on the training split (lowercased, NFC, diacritics kept; ``wordpiece``: syllable tokens, or
+``phrases``: byte-pair merges across spaces, so frequent multi-syllable words are one token),
+initialises the token embeddings from an SVD of the PPMI co-occurrence matrix of the training text
+(cheap pretraining, optionally refined by a bag-of-embeddings classifier over whole texts), and trains
+``BertForSequenceClassification`` with a plain torch loop: on the title and lead, or on every window
+of each text (``chunks``), optionally distilling a cross-fitted TF-IDF + SVM teacher. It saves the
+final moving average of the weights (``ema_decay``) or else the checkpoint with the best macro-F1 on
+the dev split (or on ``valid``). The output directory loads with ``AutoTokenizer`` /
 ``AutoModelForSequenceClassification`` (and so with ``enrich.classifier.TextClassifier``) and holds
-a ``training.json`` with the settings, data files and dev figures.
+a ``training.json`` with the settings, data files, dev figures and history.
 """
 
 from __future__ import annotations
