@@ -235,19 +235,28 @@ class TextClassifier:
         return (total / count.clamp(min=1).unsqueeze(1)).softmax(dim=-1)
 
     def predict(self, texts: Sequence[str], titles: Sequence[str | None] | None = None) -> list[Prediction]:
-        """Classify ``texts`` (with optional ``titles``) in batches of ``batch_size``."""
+        """Classify ``texts`` (with optional ``titles``) in batches of ``batch_size``. The next batch is
+        tokenised on a helper thread while the model runs on the current one (both release the GIL)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         self.load()
         labels = self.labels
-        out: list[Prediction] = []
         # Sorting by length keeps padding small inside each batch; results return in input order.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i] or ""))
+        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+
+        def encode(idx: list[int]) -> tuple[Any, list[int]]:
+            return self.encode_chunks([texts[i] for i in idx], [titles[i] for i in idx] if titles else None)
+
         results: dict[int, Prediction] = {}
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            batch, owner = self.encode_chunks([texts[i] for i in idx], [titles[i] for i in idx] if titles else None)
-            probs = self.combine(self.forward(batch), owner, len(idx)).cpu().tolist()
-            for i, row in zip(idx, probs, strict=True):
-                best = max(range(len(row)), key=row.__getitem__)
-                results[i] = Prediction(labels[best], row[best], dict(zip(labels, row, strict=True)))
-        out = [results[i] for i in range(len(texts))]
-        return out
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenize") as pool:
+            pending = pool.submit(encode, batches[0]) if batches else None
+            for n, idx in enumerate(batches):
+                assert pending is not None
+                batch, owner = pending.result()
+                pending = pool.submit(encode, batches[n + 1]) if n + 1 < len(batches) else None
+                probs = self.combine(self.forward(batch), owner, len(idx)).tolist()
+                for i, row in zip(idx, probs, strict=True):
+                    best = max(range(len(row)), key=row.__getitem__)
+                    results[i] = Prediction(labels[best], row[best], dict(zip(labels, row, strict=True)))
+        return [results[i] for i in range(len(texts))]
