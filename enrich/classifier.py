@@ -96,6 +96,23 @@ def model_version(name_or_path: str, config: Any) -> str:
     return f"{name}@{str(revision)[:12]}"
 
 
+def clip_to_tokens(tokenizer: Any, texts: list[str], limit: int) -> list[str]:
+    """``texts`` cut (at a token's end) to at most ``limit`` tokens of ``tokenizer``; texts with no
+    more characters than ``limit`` are left alone without tokenising (fewer chars: fewer tokens)."""
+    long = [i for i, text in enumerate(texts) if len(text) > limit]
+    if not long:
+        return texts
+    enc = tokenizer(
+        [texts[i] for i in long], add_special_tokens=False, return_offsets_mapping=True, truncation=True,
+        max_length=limit + 1,
+    )
+    clipped = list(texts)
+    for i, offsets in zip(long, enc["offset_mapping"], strict=True):
+        if len(offsets) > limit:
+            clipped[i] = texts[i][: offsets[limit - 1][1]]
+    return clipped
+
+
 class TextClassifier:
     """A sequence-classification model with its tokenizer. Thread-safe lazy load; ``predict`` is
     safe to call from several threads (inference runs under ``torch.inference_mode``)."""
@@ -199,19 +216,7 @@ class TextClassifier:
     def _clip_titles(self, titles: list[str]) -> list[str]:
         """Titles cut to half the length budget: ``only_second`` truncation fails on the whole batch
         when a first segment alone is longer than ``max_length``."""
-        limit = max(1, self.max_length // 2)
-        long = [i for i, title in enumerate(titles) if len(title) > limit]  # fewer chars: fewer tokens
-        if not long:
-            return titles
-        enc = self._tokenizer(
-            [titles[i] for i in long], add_special_tokens=False, return_offsets_mapping=True, truncation=True,
-            max_length=limit + 1,
-        )
-        clipped = list(titles)
-        for i, offsets in zip(long, enc["offset_mapping"], strict=True):
-            if len(offsets) > limit:
-                clipped[i] = titles[i][: offsets[limit - 1][1]]
-        return clipped
+        return clip_to_tokens(self._tokenizer, titles, max(1, self.max_length // 2))
 
     def forward(self, batch: Any) -> Any:
         """Logits for an encoded batch (the bare model call, also used by the benchmark)."""

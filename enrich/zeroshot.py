@@ -23,7 +23,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from enrich.classifier import ModelLoadError, Prediction, _usable_length, load_pretrained, model_version, resolve_device
+from enrich.classifier import (
+    ModelLoadError,
+    Prediction,
+    _usable_length,
+    clip_to_tokens,
+    load_pretrained,
+    model_version,
+    resolve_device,
+)
 from mediawatch.errors import ConfigError
 
 DEFAULT_HYPOTHESIS = "This text is about {}."
@@ -195,19 +203,7 @@ class ZeroShotClassifier:
         still does not fit beside the hypothesis. Without this it would tokenise a whole 1 MB text
         once per label."""
         limit = self.max_length
-        premises = [p[: limit * CHARS_PER_TOKEN] for p in premises]
-        long = [i for i, p in enumerate(premises) if len(p) > limit]  # fewer chars: (nearly) never more tokens
-        if not long:
-            return premises
-        enc = self._tokenizer(
-            [premises[i] for i in long], add_special_tokens=False, return_offsets_mapping=True, truncation=True,
-            max_length=limit + 1,
-        )
-        clipped = list(premises)
-        for i, offsets in zip(long, enc["offset_mapping"], strict=True):
-            if len(offsets) > limit:
-                clipped[i] = premises[i][: offsets[limit - 1][1]]
-        return clipped
+        return clip_to_tokens(self._tokenizer, [p[: limit * CHARS_PER_TOKEN] for p in premises], limit)
 
     def predict(self, texts: Sequence[str], titles: Sequence[str | None] | None = None) -> list[Prediction]:
         """Classify ``texts`` (with optional ``titles``) into the configured labels.

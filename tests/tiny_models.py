@@ -19,10 +19,26 @@ CORPUS = [
 ]
 
 
+def _bert_tokenizer(tok: Tokenizer) -> Any:
+    """``tok`` as a ``PreTrainedTokenizerFast`` with BERT's special tokens and pair template (64 tokens)."""
+    from tokenizers.processors import TemplateProcessing
+    from transformers import PreTrainedTokenizerFast
+
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+        mask_token="[MASK]", model_max_length=64,
+    )
+    fast._tokenizer.post_processor = TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
+    )
+    return fast
+
+
 def build_tiny_classifier(out: Path, labels: list[str], *, name: str, seed: int = 7) -> Path:
     """Write a 1-layer BERT classifier with a 200-token WordPiece vocabulary to ``out``."""
     import torch
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+    from transformers import BertConfig, BertForSequenceClassification
 
     torch.manual_seed(seed)
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
@@ -32,16 +48,7 @@ def build_tiny_classifier(out: Path, labels: list[str], *, name: str, seed: int 
         CORPUS * 5,
         trainers.WordPieceTrainer(vocab_size=200, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]),
     )
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-        mask_token="[MASK]", model_max_length=64,
-    )
-    from tokenizers.processors import TemplateProcessing
-
-    fast._tokenizer.post_processor = TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
-    )
+    fast = _bert_tokenizer(tok)
     config = BertConfig(
         vocab_size=tok.get_vocab_size(), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
         intermediate_size=32, max_position_embeddings=64, num_labels=len(labels),
@@ -138,8 +145,7 @@ def build_tiny_nli(out: Path, *, name: str = "tiny-nli", seed: int = 11, warmup:
     NLI alone from scratch, a model this small stays on the plateau where it only tells neutral
     (filler) premises apart (accuracy ~0.57) for thousands of steps."""
     import torch
-    from tokenizers.processors import TemplateProcessing
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+    from transformers import BertConfig, BertForSequenceClassification
 
     rng = random.Random(seed)
     threads = torch.get_num_threads()
@@ -159,14 +165,7 @@ def build_tiny_nli(out: Path, *, name: str = "tiny-nli", seed: int = 11, warmup:
         chars = {c for w in words for c in w}
         pieces = specials + sorted(words | chars | {f"##{c}" for c in chars})
         tok.model = models.WordPiece({piece: i for i, piece in enumerate(pieces)}, unk_token="[UNK]")
-        fast = PreTrainedTokenizerFast(
-            tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-            mask_token="[MASK]", model_max_length=64,
-        )
-        fast._tokenizer.post_processor = TemplateProcessing(
-            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-            special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
-        )
+        fast = _bert_tokenizer(tok)
         hidden = 64
         config = BertConfig(
             vocab_size=tok.get_vocab_size(), hidden_size=hidden, num_hidden_layers=2, num_attention_heads=2,
