@@ -2,7 +2,7 @@
 both models, post-processing) against the bare forward passes of the same two models on the same
 texts and batches, pre-tokenised outside the timer. One run, same process.
 
-    .venv/bin/python -m bench.tagging_bench [--docs 512] [--batch-size 32] [--rounds 3]
+    .venv/bin/python -m bench.tagging_bench [--docs 512] [--batch-size 32] [--rounds 5]
 
 Texts are held-out VNTC articles (title + text). Also prints end-to-end cost per document,
 including the story signature (MinHash) the crawl computes.
@@ -25,21 +25,25 @@ from mediawatch.config import get_settings
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "vntc-train.jsonl.xz"
 
 
-def timed(fn, rounds: int) -> float:
-    fn()  # warm-up
-    runs = []
-    for _ in range(rounds):
-        start = time.perf_counter()
+def interleaved(fns, rounds: int) -> list[list[float]]:
+    """Seconds per round of each function, the functions taking turns within every round (after one
+    warm-up call each), so a slow spell of the machine hits all of them alike."""
+    for fn in fns:
         fn()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
+    runs: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for fn, times in zip(fns, runs, strict=True):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return runs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -74,15 +78,20 @@ def main() -> None:
         for d in docs:
             signature(d["text"])
 
-    t_bare, t_full, t_story = (timed(f, args.rounds) for f in (bare, full, stories))
+    bare_runs, full_runs, story_runs = interleaved([bare, full, stories], args.rounds)
+    t_bare, t_full, t_story = (statistics.median(runs) for runs in (bare_runs, full_runs, story_runs))
+    ratios = sorted(b / f for b, f in zip(bare_runs, full_runs, strict=True))
     n = len(docs)
     print(
         f"{n} VNTC dev articles, batch size {args.batch_size}, device {tagger.topic.device}, "
-        f"{torch.get_num_threads()} threads, median of {args.rounds}"
+        f"{torch.get_num_threads()} threads, {args.rounds} interleaved rounds (medians)"
     )
     print(f"bare forward (topic + sentiment) : {n / t_bare:8.1f} docs/s")
     print(f"full tagging path                : {n / t_full:8.1f} docs/s")
-    print(f"ratio (full / bare)              : {t_bare / t_full:8.3f}")
+    print(
+        f"ratio (full / bare)              : {statistics.median(ratios):8.3f}"
+        f"  (median of the rounds' ratios; range {ratios[0]:.3f}-{ratios[-1]:.3f})"
+    )
     print(
         f"end-to-end cost per document     : {1000 * t_full / n:8.2f} ms tagging"
         f" + {1000 * t_story / n:.2f} ms story signature"

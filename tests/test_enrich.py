@@ -4,11 +4,13 @@ and backfill against a real Elasticsearch node."""
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from enrich.classifier import ModelLoadError, TextClassifier
+from enrich.classifier import ModelLoadError, TextClassifier, WindowEncoder, clip_to_tokens, transformers_windows
 from enrich.tagger import Tagger
 from index.client import make_client
 from index.mappings import docs_alias, ensure_indices
@@ -16,6 +18,8 @@ from index.writer import BulkWriter
 from mediawatch.config import EnrichSettings
 from tests.conftest import Cluster, free_port, run_cli
 from tests.tiny_models import build_tiny_classifier
+
+SHIPPED = Path(__file__).resolve().parent.parent / "enrich" / "models"
 
 TOPICS = ["politics_society", "sports", "business"]
 SENTIMENTS = ["negative", "neutral", "positive"]
@@ -56,6 +60,72 @@ def test_bad_model_paths_name_the_model_and_the_path(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="failed to load from") as bad:
         TextClassifier(str(broken)).load()
     assert str(broken) in str(bad.value)
+
+
+WINDOW_TEXTS = [
+    "Đội tuyển bóng đá Bắc Ninh thắng trận chung kết " * 40,  # many windows, more than are kept
+    "",
+    unicodedata.normalize("NFD", "Mưa lớn gây ngập lụt ở Từ Sơn, người dân sơ tán"),  # not NFC
+    "Đội tuyển thắng 3-0 🎉⚽ Hà Nội 河内 Ханой",
+    "gia vang tang manh, thi truong chung khoan soi dong",  # no diacritics
+    "x",
+]
+WINDOW_TITLES = ["Thể thao", "", unicodedata.normalize("NFD", "Thời tiết"), "Bóng đá", "Kinh tế", "Tin"]
+
+
+def _roberta_shaped(tokenizer: Any) -> Any:
+    """``tokenizer`` with RoBERTa's pair template (two separators between the texts, one token type)
+    and left padding: a layout other than BERT's."""
+    from tokenizers.processors import TemplateProcessing
+
+    cls, sep = tokenizer.convert_tokens_to_ids(["[CLS]", "[SEP]"])
+    tokenizer._tokenizer.post_processor = TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] [SEP] $B [SEP]", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+    )
+    tokenizer.padding_side = "left"
+    return tokenizer
+
+
+@pytest.mark.parametrize("which", ["tiny", "tiny-roberta-shaped", "topic-vntc", "sentiment-vsfc"])
+def test_window_encoder_builds_what_the_transformers_call_builds(tiny: dict[str, Path], which: str) -> None:
+    """The fast path (Rust tokenizer, windows cut here, NFC step skipped for NFC text) gives the very
+    tensors of the ``transformers`` call with overflow, for every chunk count, with and without titles."""
+    from transformers import AutoTokenizer
+
+    path = SHIPPED / which if which in ("topic-vntc", "sentiment-vsfc") else tiny["topic"]
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    if which == "tiny-roberta-shaped":
+        tokenizer = _roberta_shaped(tokenizer)
+    max_length = 24
+    encoder = WindowEncoder.of(tokenizer, max_length)
+    assert encoder is not None and encoder.rust_for_nfc is not None
+    titles = clip_to_tokens(tokenizer, WINDOW_TITLES, max_length // 2)
+    compared = 0
+    for chunks in (1, 3):
+        for firsts in (titles, None):
+            got, got_owner = encoder.encode(WINDOW_TEXTS, firsts, chunks)
+            want, want_owner = transformers_windows(tokenizer, WINDOW_TEXTS, firsts, chunks, max_length)
+            assert got_owner == want_owner
+            assert set(got) == set(want) and "input_ids" in got
+            for name, tensor in want.items():
+                assert got[name].tolist() == tensor.tolist(), (chunks, firsts is None, name)
+                compared += 1
+            assert got_owner.count(0) == chunks  # the long text fills every window it may
+    assert compared >= 8
+    # NFD input takes the path with the NFC step and tokenises as its NFC form does.
+    nfd, nfc = WINDOW_TEXTS[2], unicodedata.normalize("NFC", WINDOW_TEXTS[2])
+    ids = [encoder.encode([text], None, 1)[0]["input_ids"].tolist() for text in (nfd, nfc)]
+    assert ids[0] == ids[1]
+
+
+def test_classifier_uses_the_window_encoder_and_falls_back_without_it(tiny: dict[str, Path]) -> None:
+    clf = TextClassifier(str(tiny["topic"]), max_length=24, batch_size=4).load()
+    assert clf._windows is not None
+    fast = clf.predict(WINDOW_TEXTS, WINDOW_TITLES)
+    clf._windows = None  # what a tokenizer without a fast backend gets
+    slow = clf.predict(WINDOW_TEXTS, WINDOW_TITLES)
+    for a, b in zip(fast, slow, strict=True):
+        assert a.label == b.label and a.scores == pytest.approx(b.scores, abs=1e-6)
 
 
 def test_tagger_handles_bad_input_and_uncovered_languages(tiny: dict[str, Path]) -> None:
