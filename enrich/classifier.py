@@ -7,7 +7,7 @@ Inputs are truncated so the title and the lead survive: the title is the first s
 the body (second segment) is cut to ``max_length``. A model may read more than the lead: with
 ``chunks`` > 1 (by default the ``mediawatch_chunks`` its config records) the body is cut into up to
 that many consecutive windows, each read with the title, and the windows' log-probabilities are
-averaged into one prediction per text.
+averaged into one prediction per text, each window weighted by its length in tokens.
 """
 
 from __future__ import annotations
@@ -359,17 +359,20 @@ class TextClassifier:
             return self._model(**inputs).logits
 
     @staticmethod
-    def combine(logits: Any, owner: Sequence[int], n: int) -> Any:
+    def combine(logits: Any, owner: Sequence[int], n: int, lengths: Any = None) -> Any:
         """Per-text probabilities from per-input logits: the mean of each text's log-probabilities,
-        renormalised (a single input per text gives its plain softmax)."""
+        weighted by the inputs' ``lengths`` in tokens (so a short last window counts for what it
+        holds), renormalised. A single input per text gives its plain softmax."""
         import torch
 
         logprobs = logits.float().log_softmax(dim=-1).cpu()
         if len(owner) == n:
             return logprobs.exp()
-        total = torch.zeros((n, logprobs.shape[1])).index_add_(0, torch.tensor(owner), logprobs)
-        count = torch.zeros(n).index_add_(0, torch.tensor(owner), torch.ones(len(owner)))
-        return (total / count.clamp(min=1).unsqueeze(1)).softmax(dim=-1)
+        weights = torch.ones(len(owner)) if lengths is None else lengths.float().cpu()
+        index = torch.tensor(owner)
+        total = torch.zeros((n, logprobs.shape[1])).index_add_(0, index, logprobs * weights.unsqueeze(1))
+        count = torch.zeros(n).index_add_(0, index, weights)
+        return (total / count.clamp(min=1e-9).unsqueeze(1)).softmax(dim=-1)
 
     def predict(self, texts: Sequence[str], titles: Sequence[str | None] | None = None) -> list[Prediction]:
         """Classify ``texts`` (with optional ``titles``) in batches of ``batch_size``. The next batch is
@@ -392,7 +395,9 @@ class TextClassifier:
                 assert pending is not None
                 batch, owner = pending.result()
                 pending = pool.submit(encode, batches[n + 1]) if n + 1 < len(batches) else None
-                probs = self.combine(self.forward(batch), owner, len(idx)).tolist()
+                mask = batch.get("attention_mask")
+                lengths = None if mask is None else mask.sum(dim=1)
+                probs = self.combine(self.forward(batch), owner, len(idx), lengths).tolist()
                 for i, row in zip(idx, probs, strict=True):
                     best = max(range(len(row)), key=row.__getitem__)
                     results[i] = Prediction(labels[best], row[best], dict(zip(labels, row, strict=True)))

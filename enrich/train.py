@@ -377,7 +377,7 @@ def scores(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> d
 
 def _predict_ids(model: Any, enc: Encoded, batch_size: int, owner: Sequence[int] | None = None) -> list[int]:
     """Predicted label ids; with ``owner`` (input -> example), one per example from the mean of its
-    inputs' log-probabilities."""
+    inputs' log-probabilities, weighted by their lengths (as ``TextClassifier.combine``)."""
     import torch
 
     order = sorted(range(len(enc.labels)), key=lambda i: len(enc.input_ids[i]))
@@ -392,8 +392,9 @@ def _predict_ids(model: Any, enc: Encoded, batch_size: int, owner: Sequence[int]
             idx = order[start : start + batch_size]
             logprobs = model(**collate(enc, idx)).logits.float().log_softmax(dim=-1)
             rows = torch.tensor([owner[i] for i in idx])
-            total.index_add_(0, rows, logprobs)
-            count.index_add_(0, rows, torch.ones((len(idx), 1)))
+            lengths = torch.tensor([[float(len(enc.input_ids[i]))] for i in idx])
+            total.index_add_(0, rows, logprobs * lengths)
+            count.index_add_(0, rows, lengths)
     model.train(was_training)
     return (total / count.clamp(min=1)).argmax(dim=-1).tolist()
 

@@ -128,6 +128,22 @@ def test_classifier_uses_the_window_encoder_and_falls_back_without_it(tiny: dict
         assert a.label == b.label and a.scores == pytest.approx(b.scores, abs=1e-6)
 
 
+def test_windows_vote_by_their_length() -> None:
+    """A text's probabilities are the softmax of its windows' log-probabilities averaged by token count:
+    a 3-token tail window cannot outvote a full window."""
+    import torch
+
+    logits = torch.tensor([[2.0, 0.0], [0.0, 3.0], [1.0, 1.0]])  # text 0: two windows; text 1: one
+    lengths = torch.tensor([300, 3, 50])
+    probs = TextClassifier.combine(logits, [0, 0, 1], 2, lengths)
+    logp = logits.log_softmax(dim=-1)
+    expected = ((300 * logp[0] + 3 * logp[1]) / 303).softmax(dim=-1)
+    assert torch.allclose(probs[0], expected) and probs[0].argmax() == 0
+    assert torch.allclose(probs[1], torch.tensor([0.5, 0.5]))
+    unweighted = TextClassifier.combine(logits, [0, 0, 1], 2)
+    assert unweighted[0].argmax() == 1  # equal votes: the tail window's confidence wins
+
+
 def test_tagger_handles_bad_input_and_uncovered_languages(tiny: dict[str, Path]) -> None:
     tagger = Tagger(EnrichSettings(topic_model=str(tiny["topic"]), sentiment_model=str(tiny["sentiment"]),
                                    max_length=32, batch_size=4))
