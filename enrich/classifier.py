@@ -119,11 +119,23 @@ def transformers_windows(
     tokenizer: Any, texts: list[str], firsts: list[str] | None, chunks: int, max_length: int
 ) -> tuple[dict[str, Any], list[int]]:
     """What ``WindowEncoder.encode`` builds, through the ``transformers`` tokenizer call (overflowing
-    tokens, ``only_second`` truncation): for tokenizers it does not cover, and as its reference."""
+    tokens, ``only_second`` truncation): for tokenizers it does not cover, and as its reference. Texts
+    without a title take the single-text form (``[CLS] text [SEP]``), as in training."""
+    titled = [] if firsts is None else [i for i, first in enumerate(firsts) if first]
+    if titled and len(titled) < len(texts):
+        assert firsts is not None
+        has_title = set(titled)
+        untitled = [i for i in range(len(texts)) if i not in has_title]
+        with_titles = ([texts[i] for i in titled], [firsts[i] for i in titled])
+        parts = [
+            transformers_windows(tokenizer, *with_titles, chunks, max_length),
+            transformers_windows(tokenizer, [texts[i] for i in untitled], None, chunks, max_length),
+        ]
+        return _merge_batches(parts, [titled, untitled], tokenizer)
     common: dict[str, Any] = {"max_length": max_length, "return_tensors": "pt"}
     if chunks > 1:
         common["return_overflowing_tokens"] = True
-    if firsts is not None:
+    if titled:
         enc = tokenizer(firsts, texts, truncation="only_second", padding=True, **common)
     else:
         enc = tokenizer(texts, truncation=True, padding=True, **common)
@@ -143,6 +155,31 @@ def transformers_windows(
         batch = {key: value[index] for key, value in batch.items()}
         owner = [owner[row] for row in keep]
     return batch, owner
+
+
+def _merge_batches(
+    parts: list[tuple[dict[str, Any], list[int]]], positions: list[list[int]], tokenizer: Any
+) -> tuple[dict[str, Any], list[int]]:
+    """Encoded batches of disjoint subsets of the texts (``positions``: each subset's indices) as one,
+    rows in text order, padded to the widest."""
+    import torch
+
+    width = max(batch["input_ids"].shape[1] for batch, _ in parts)
+    pads = {"input_ids": tokenizer.pad_token_id, "token_type_ids": tokenizer.pad_token_type_id or 0}
+    rows: list[tuple[int, int, int]] = []  # (text, part, row in part)
+    for p, (_, owner) in enumerate(parts):
+        rows.extend((positions[p][text], p, r) for r, text in enumerate(owner))
+    rows.sort()
+    merged = {}
+    for name in parts[0][0]:
+        padded = []
+        for batch, _ in parts:
+            value = batch[name]
+            extra = torch.full((value.shape[0], width - value.shape[1]), pads.get(name, 0), dtype=value.dtype)
+            pieces = (extra, value) if tokenizer.padding_side == "left" else (value, extra)
+            padded.append(torch.cat(pieces, dim=1))
+        merged[name] = torch.stack([padded[p][r] for _, p, r in rows])
+    return merged, [text for text, _, _ in rows]
 
 
 def _private_tokenizer(serialized: str) -> Any:
@@ -238,17 +275,18 @@ class WindowEncoder:
         import numpy as np
         import torch
 
-        layout = self.single if firsts is None else self.pair
-        specials = sum(len(ids) for sequence, ids, _ in layout if sequence is None)
         bodies = self._ids(texts)
         heads = [[]] * len(texts) if firsts is None else self._ids(firsts)
         rows: list[tuple[list[int], list[int]]] = []
         owner: list[int] = []
         for n, (head, body) in enumerate(zip(heads, bodies, strict=True)):
+            paired = firsts is not None and bool(firsts[n])  # no title: the single-text form, as trained
+            layout = self.pair if paired else self.single
+            specials = sum(len(ids) for sequence, ids, _ in layout if sequence is None)
             budget = max(1, self.max_length - specials - len(head))
             for start in range(0, max(1, len(body)), budget)[:chunks]:
                 window = body[start : start + budget]
-                rows.append(self._row(layout, [head, window] if firsts is not None else [window]))
+                rows.append(self._row(layout, [head, window] if paired else [window]))
                 owner.append(n)
         width = max(len(ids) for ids, _ in rows)
         ids_array = np.full((len(rows), width), self.pad_id, dtype=np.int64)

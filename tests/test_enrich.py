@@ -112,6 +112,13 @@ def test_window_encoder_builds_what_the_transformers_call_builds(tiny: dict[str,
                 compared += 1
             assert got_owner.count(0) == chunks  # the long text fills every window it may
     assert compared >= 8
+    # A text without a title takes the single-text form in a batch of titled texts too, as in training.
+    mixed, _ = encoder.encode(WINDOW_TEXTS, titles, 1)
+    untitled = [i for i, title in enumerate(titles) if not title]
+    assert untitled == [1]
+    mask = mixed["attention_mask"][1].bool()
+    alone = encoder.encode([WINDOW_TEXTS[1]], None, 1)[0]["input_ids"][0].tolist()
+    assert mixed["input_ids"][1][mask].tolist() == alone and len(alone) == 2  # [CLS] [SEP], no empty title
     # NFD input takes the path with the NFC step and tokenises as its NFC form does.
     nfd, nfc = WINDOW_TEXTS[2], unicodedata.normalize("NFC", WINDOW_TEXTS[2])
     ids = [encoder.encode([text], None, 1)[0]["input_ids"].tolist() for text in (nfd, nfc)]

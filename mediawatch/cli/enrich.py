@@ -30,7 +30,7 @@ def train_command(
     ),
     seed: int = typer.Option(13, "--seed", help="Random seed (same seed, data and machine: same model)."),
     name: str | None = typer.Option(None, "--name", help="Model name recorded in the config (default: --out's name)."),
-    vocab_size: int | None = typer.Option(None, "--vocab-size", min=100, help="WordPiece vocabulary size."),
+    vocab_size: int | None = typer.Option(None, "--vocab-size", min=100, help="Tokenizer vocabulary size."),
     hidden_size: int | None = typer.Option(None, "--hidden-size", min=8, help="Transformer width."),
     layers: int | None = typer.Option(None, "--layers", min=1, help="Transformer layers."),
     heads: int | None = typer.Option(None, "--heads", min=1, help="Attention heads (must divide --hidden-size)."),
