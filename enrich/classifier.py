@@ -288,7 +288,7 @@ class WindowEncoder:
                 window = body[start : start + budget]
                 rows.append(self._row(layout, [head, window] if paired else [window]))
                 owner.append(n)
-        width = max(len(ids) for ids, _ in rows)
+        width = max((len(ids) for ids, _ in rows), default=0)
         ids_array = np.full((len(rows), width), self.pad_id, dtype=np.int64)
         types_array = np.full((len(rows), width), self.pad_type, dtype=np.int64)
         mask_array = np.zeros((len(rows), width), dtype=np.int64)
@@ -374,7 +374,8 @@ class TextClassifier:
         self, texts: Sequence[str], titles: Sequence[str | None] | None = None, chunks: int | None = None
     ) -> tuple[dict[str, Any], list[int]]:
         """Tokenise one batch into up to ``chunks`` inputs per text (title + consecutive, non-overlapping
-        windows of the body; the tokenizer's own overflow handling) and the text each input belongs to."""
+        windows of the body; a text without a title is read alone) and the text each input belongs to.
+        ``WindowEncoder`` builds them for fast tokenizers, the ``transformers`` call for the others."""
         self.load()
         chunks = self.chunks if chunks is None else max(1, chunks)
         texts = [t or "" for t in texts]
