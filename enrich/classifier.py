@@ -228,6 +228,10 @@ class WindowEncoder:
         self.names = [n for n in tokenizer.model_input_names if n in ("input_ids", "token_type_ids", "attention_mask")]
         self.single = self._layout(self.rust.encode("a", add_special_tokens=True))
         self.pair = self._layout(self.rust.encode("a", "b", add_special_tokens=True))
+        # Special tokens each form adds (what a window's budget loses to them).
+        self.single_specials, self.pair_specials = (
+            sum(len(ids) for sequence, ids, _ in layout if sequence is None) for layout in (self.single, self.pair)
+        )
 
     @staticmethod
     def _layout(probe: Any) -> Layout:
@@ -281,8 +285,7 @@ class WindowEncoder:
         owner: list[int] = []
         for n, (head, body) in enumerate(zip(heads, bodies, strict=True)):
             paired = firsts is not None and bool(firsts[n])  # no title: the single-text form, as trained
-            layout = self.pair if paired else self.single
-            specials = sum(len(ids) for sequence, ids, _ in layout if sequence is None)
+            layout, specials = (self.pair, self.pair_specials) if paired else (self.single, self.single_specials)
             budget = max(1, self.max_length - specials - len(head))
             for start in range(0, max(1, len(body)), budget)[:chunks]:
                 window = body[start : start + budget]
