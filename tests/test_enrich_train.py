@@ -172,6 +172,7 @@ def test_valid_file_picks_the_checkpoint_and_dev_stays_held_out(tmp_path: Path) 
         "enrich", "train", "--data", str(data), "--valid", str(valid), "--out", str(out), "--epochs", "3",
         "--vocab-size", "400", "--hidden-size", "16", "--layers", "1", "--heads", "1", "--max-length", "48",
         "--batch-size", "16", "--threads", "1", "--ema-decay", "0", "--chunks", "1", "--tokenizer", "wordpiece",
+        "--distill", "0.5", "--distill-sharpness", "2",
     )
     assert proc.returncode == 0, proc.stderr
     # Not a terminal: one plain line per evaluation instead of a progress bar.
@@ -179,6 +180,7 @@ def test_valid_file_picks_the_checkpoint_and_dev_stays_held_out(tmp_path: Path) 
     record = json.loads((out / "training.json").read_text(encoding="utf-8"))
     assert record["config"]["chunks"] == 1 and record["config"]["ema_decay"] == 0
     assert record["config"]["tokenizer"] == "wordpiece"
+    assert record["config"]["distill"] == 0.5 and record["config"]["distill_sharpness"] == 2.0
     assert "##" in (out / "tokenizer.json").read_text(encoding="utf-8")  # WordPiece continuation pieces
     assert record["checkpoint_selected_on"]["data_files"] == ["valid.jsonl"]
     assert record["checkpoint_selected_on"]["rows"] == 60

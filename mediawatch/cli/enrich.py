@@ -45,6 +45,10 @@ def train_command(
         None, "--distill", min=0.0, max=1.0,
         help="Weight of soft targets from a cross-fitted TF-IDF + linear SVM teacher (0: gold labels only).",
     ),
+    distill_sharpness: float | None = typer.Option(
+        None, "--distill-sharpness", min=0.01,
+        help="The teacher's SVM margins are multiplied by this before the softmax (lower: softer targets).",
+    ),
     chunks: int | None = typer.Option(
         None, "--chunks", min=1, max=32,
         help="Windows of each text to read (title + consecutive max-length windows); topic default 4.",
@@ -81,7 +85,8 @@ def train_command(
         "epochs": epochs, "max_length": max_length, "time_budget_min": time_budget_min, "name": name,
         "vocab_size": vocab_size, "hidden_size": hidden_size, "layers": layers, "heads": heads,
         "batch_size": batch_size, "learning_rate": learning_rate, "class_weights": class_weights, "threads": threads,
-        "tokenizer": tokenizer, "distill": distill, "chunks": chunks, "ema_decay": ema_decay,
+        "tokenizer": tokenizer, "distill": distill,
+        "distill_sharpness": distill_sharpness, "chunks": chunks, "ema_decay": ema_decay,
         "label_features": label_features,
     }
     config = config_for(task, seed=seed, **{k: v for k, v in overrides.items() if v is not None})
