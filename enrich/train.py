@@ -96,8 +96,7 @@ class TrainConfig:
 # sentiment reads sentences (the tagger caps it at 128 tokens).
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "topic": {"max_length": 256, "epochs": 2.0, "vocab_size": 48000, "tokenizer": "phrases", "bag_epochs": 4,
-              "chunks": 4, "ema_decay": 0.999, "distill": 0.5,
-              "distill_sharpness": 2.0},
+              "chunks": 4, "ema_decay": 0.999, "distill": 0.5, "distill_sharpness": 2.0},
     "sentiment": {"max_length": 128, "epochs": 6.0, "vocab_size": 8000},
 }
 

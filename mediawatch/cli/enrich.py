@@ -85,9 +85,8 @@ def train_command(
         "epochs": epochs, "max_length": max_length, "time_budget_min": time_budget_min, "name": name,
         "vocab_size": vocab_size, "hidden_size": hidden_size, "layers": layers, "heads": heads,
         "batch_size": batch_size, "learning_rate": learning_rate, "class_weights": class_weights, "threads": threads,
-        "tokenizer": tokenizer, "distill": distill,
-        "distill_sharpness": distill_sharpness, "chunks": chunks, "ema_decay": ema_decay,
-        "label_features": label_features,
+        "tokenizer": tokenizer, "distill": distill, "distill_sharpness": distill_sharpness, "chunks": chunks,
+        "ema_decay": ema_decay, "label_features": label_features,
     }
     config = config_for(task, seed=seed, **{k: v for k, v in overrides.items() if v is not None})
     if config.hidden_size % config.heads:
