@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mediawatch.errors import UserError
 
@@ -41,6 +44,11 @@ class Prediction:
         return [(label, score) for label, score in ranked[:k] if score >= min_score]
 
 
+T = TypeVar("T")
+# What one batch's job returns: the texts' positions and their predictions.
+BatchResult = tuple[list[int], list["Prediction"]]
+
+
 def resolve_device(setting: str = "auto") -> str:
     """``auto`` -> ``cuda`` when a GPU is visible to torch, else ``cpu``."""
     if setting != "auto":
@@ -48,6 +56,55 @@ def resolve_device(setting: str = "auto") -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def cpu_count() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class CpuWorkers:
+    """Threads that run whole batches side by side on the CPU, each on one intra-op thread.
+
+    A small model's forward pass is many short ops; spread over torch's intra-op threads, the cores
+    wait at every op's end. Whole batches on separate single-threaded workers keep them busy, and each
+    worker tokenises its own next batch on its own core instead of beside the model's threads
+    (``bench/tagging_bench.py`` measures both schedules). The threads start on first use; the
+    process-wide thread count torch gives new threads is left as it was."""
+
+    def __init__(self, count: int) -> None:
+        self.count = max(1, count)
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _start(self) -> ThreadPoolExecutor:
+        import torch
+
+        default = torch.get_num_threads()
+
+        def single_threaded() -> None:
+            torch.get_num_threads()  # torch sets a thread's count on first use, from the process default
+            torch.set_num_threads(1)  # ...so settle it first, then this thread's own count
+
+        pool = ThreadPoolExecutor(self.count, thread_name_prefix="mediawatch-infer", initializer=single_threaded)
+        started = threading.Barrier(self.count, timeout=60)
+        list(pool.map(lambda _: started.wait(), range(self.count)))  # every thread up and set now
+        torch.set_num_threads(default)  # set_num_threads also moved the process default: put it back
+        # Each worker tokenises on its own core; the tokenizer's thread pool would only contend with them.
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        return pool
+
+    def run(self, jobs: Sequence[Callable[[], T]]) -> list[T]:
+        """Each job's result, in the order given; jobs start in that order (put the longest first)."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = self._start()
+            pool = self._pool
+        futures = [pool.submit(job) for job in jobs]
+        return [future.result() for future in futures]
 
 
 def _usable_length(wanted: int, tokenizer: Any, config: Any) -> int:
@@ -416,31 +473,77 @@ class TextClassifier:
         count = torch.zeros(n).index_add_(0, index, weights)
         return (total / count.clamp(min=1e-9).unsqueeze(1)).softmax(dim=-1)
 
-    def predict(self, texts: Sequence[str], titles: Sequence[str | None] | None = None) -> list[Prediction]:
-        """Classify ``texts`` (with optional ``titles``) in batches of ``batch_size``. The next batch is
-        tokenised on a helper thread while the model runs on the current one (both release the GIL)."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        self.load()
-        labels = self.labels
-        # Sorting by length keeps padding small inside each batch; results return in input order.
+    def batches(self, texts: Sequence[str], parts: int = 1) -> list[list[int]]:
+        """Positions of ``texts`` in batches of up to ``batch_size``, by length (small padding inside a
+        batch); smaller batches when that makes at least ``parts`` of them."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i] or ""))
-        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+        size = max(1, min(self.batch_size, -(-len(order) // max(1, parts))))
+        return [order[start : start + size] for start in range(0, len(order), size)]
 
-        def encode(idx: list[int]) -> tuple[Any, list[int]]:
-            return self.encode_chunks([texts[i] for i in idx], [titles[i] for i in idx] if titles else None)
+    def _read(self, batch: dict[str, Any], owner: list[int], n: int) -> list[Prediction]:
+        """Predictions for the ``n`` texts of an encoded batch."""
+        labels = self.labels
+        mask = batch.get("attention_mask")
+        lengths = None if mask is None else mask.sum(dim=1)
+        predictions = []
+        for row in self.combine(self.forward(batch), owner, n, lengths).tolist():
+            best = max(range(len(row)), key=row.__getitem__)
+            predictions.append(Prediction(labels[best], row[best], dict(zip(labels, row, strict=True))))
+        return predictions
 
-        results: dict[int, Prediction] = {}
+    def _encode_batch(
+        self, texts: Sequence[str], titles: Sequence[str | None] | None, idx: list[int]
+    ) -> tuple[dict[str, Any], list[int]]:
+        return self.encode_chunks([texts[i] for i in idx], [titles[i] for i in idx] if titles else None)
+
+    def _run_batch(self, texts: Sequence[str], titles: Sequence[str | None] | None, idx: list[int]) -> BatchResult:
+        return idx, self._read(*self._encode_batch(texts, titles, idx), len(idx))
+
+    def plan(
+        self, texts: Sequence[str], titles: Sequence[str | None] | None = None, parts: int = 1
+    ) -> list[Callable[[], BatchResult]]:
+        """``predict``'s work as one job per batch, longest batch first: each tokenises, runs and
+        reads its batch. With ``parts`` > 1 the batches are small enough to make at least that many."""
+        self.load()
+        _check_titles(texts, titles)
+        return [partial(self._run_batch, texts, titles, idx) for idx in reversed(self.batches(texts, parts))]
+
+    def predict(
+        self, texts: Sequence[str], titles: Sequence[str | None] | None = None, workers: CpuWorkers | None = None
+    ) -> list[Prediction]:
+        """Classify ``texts`` (with optional ``titles``) in batches of ``batch_size``. On the CPU with
+        ``workers`` of more than one thread, batches run side by side, one per worker; otherwise one
+        at a time, the next batch tokenised on a helper thread while the model runs (both release
+        the GIL)."""
+        self.load()
+        _check_titles(texts, titles)
+        if workers is not None and workers.count > 1 and self.device == "cpu":
+            return gather(workers.run(self.plan(texts, titles, workers.count)), len(texts))
+        batches = self.batches(texts)
+        results: list[BatchResult] = []
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenize") as pool:
-            pending = pool.submit(encode, batches[0]) if batches else None
+            pending = pool.submit(self._encode_batch, texts, titles, batches[0]) if batches else None
             for n, idx in enumerate(batches):
                 assert pending is not None
                 batch, owner = pending.result()
-                pending = pool.submit(encode, batches[n + 1]) if n + 1 < len(batches) else None
-                mask = batch.get("attention_mask")
-                lengths = None if mask is None else mask.sum(dim=1)
-                probs = self.combine(self.forward(batch), owner, len(idx), lengths).tolist()
-                for i, row in zip(idx, probs, strict=True):
-                    best = max(range(len(row)), key=row.__getitem__)
-                    results[i] = Prediction(labels[best], row[best], dict(zip(labels, row, strict=True)))
-        return [results[i] for i in range(len(texts))]
+                if n + 1 < len(batches):
+                    pending = pool.submit(self._encode_batch, texts, titles, batches[n + 1])
+                results.append((idx, self._read(batch, owner, len(idx))))
+        return gather(results, len(texts))
+
+
+def _check_titles(texts: Sequence[str], titles: Sequence[str | None] | None) -> None:
+    if titles is not None and len(titles) != len(texts):
+        raise ValueError(f"{len(titles)} titles for {len(texts)} texts")
+
+
+def gather(results: Sequence[BatchResult], n: int) -> list[Prediction]:
+    """The ``n`` predictions of a plan's batch results, in text order."""
+    out: list[Prediction | None] = [None] * n
+    for idx, predictions in results:
+        for i, prediction in zip(idx, predictions, strict=True):
+            out[i] = prediction
+    missing = [i for i, p in enumerate(out) if p is None]
+    if missing:
+        raise RuntimeError(f"no prediction for {len(missing)} of {n} texts")
+    return out  # type: ignore[return-value]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -91,14 +92,19 @@ def evaluate_examples(
         tagger = Tagger(settings)
         classifier = (tagger.topic if task == "topic" else tagger.sentiment).load()
         model_path = classifier.name_or_path
+        predict = (
+            partial(classifier.predict, workers=tagger.workers)
+            if isinstance(classifier, TextClassifier)
+            else classifier.predict
+        )
         predicted: list[str] = []
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
             if task == "topic":
                 texts, titles = topic_inputs(chunk, classifier)
-                out = classifier.predict(texts, titles)
+                out = predict(texts, titles)
             else:
-                out = classifier.predict(sentiment_inputs(chunk))
+                out = predict(sentiment_inputs(chunk))
             predicted.extend(p.label for p in out)
             if advance:
                 advance(task, len(predicted), len(rows))

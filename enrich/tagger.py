@@ -16,7 +16,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 
-from enrich.classifier import Prediction, TextClassifier
+from enrich.classifier import CpuWorkers, Prediction, TextClassifier, cpu_count, gather
 from enrich.zeroshot import ZeroShotClassifier
 from mediawatch.config import EnrichSettings
 
@@ -29,6 +29,7 @@ TOPICS_KEPT = 3
 # spare, so a 1 MB text costs no more than a normal article.
 CHARS_PER_TOKEN_BUDGET = 8
 SENTIMENT_CHARS = 600
+MAX_AUTO_WORKERS = 8
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,23 @@ class Tagger:
             )
         self.sentiment = TextClassifier(settings.sentiment_model, max_length=min(settings.max_length, 128), **common)
         self.languages = set(settings.model_languages)
+        # CPU inference threads shared by both models (0: one per core, at most MAX_AUTO_WORKERS).
+        self.workers = CpuWorkers(settings.workers or min(cpu_count(), MAX_AUTO_WORKERS))
 
     def load(self) -> Tagger:
         self.topic.load()
         self.sentiment.load()
         return self
+
+    @property
+    def parallel(self) -> bool:
+        """Whether batches of both models run side by side on the CPU workers."""
+        return (
+            self.workers.count > 1
+            and isinstance(self.topic, TextClassifier)
+            and self.topic.device == "cpu"
+            and self.sentiment.device == "cpu"
+        )
 
     @property
     def versions(self) -> dict[str, str]:
@@ -77,12 +90,22 @@ class Tagger:
         covered = [i for i, d in enumerate(docs) if self.covers(d.get("language"), _body(d))]
         if not covered:
             return tags
+        self.load()
         budget = topic_char_budget(self.topic)
         titles = [docs[i].get("title") or None for i in covered]
         bodies = [_body(docs[i])[:budget] for i in covered]
-        topics = self.topic.predict(bodies, titles)
         sentiment_texts = [_sentiment_text(docs[i]) for i in covered]
-        feelings = self.sentiment.predict(sentiment_texts)
+        if self.parallel:
+            # Both models' batches in one queue, the topic model's (the longest) first, so the
+            # workers stay busy to the end; each worker tokenises, runs and reads a whole batch.
+            assert isinstance(self.topic, TextClassifier)
+            topic_jobs = self.topic.plan(bodies, titles, self.workers.count)
+            results = self.workers.run(topic_jobs + self.sentiment.plan(sentiment_texts, None, self.workers.count))
+            topics = gather(results[: len(topic_jobs)], len(covered))
+            feelings = gather(results[len(topic_jobs) :], len(covered))
+        else:
+            topics = self.topic.predict(bodies, titles)
+            feelings = self.sentiment.predict(sentiment_texts, workers=self.workers)
         for i, topic, feeling in zip(covered, topics, feelings, strict=True):
             tags[i] = Tags(topic.label, _topics(topic), {"label": feeling.label, "score": round(feeling.score, 4)})
         return tags
@@ -118,7 +141,7 @@ _TAGGERS_LOCK = threading.Lock()
 def get_tagger(settings: EnrichSettings) -> Tagger:
     """One Tagger per model configuration in this process (models are loaded once)."""
     key = (settings.topic_model, settings.sentiment_model, settings.device, settings.topic_chunks,
-           tuple(sorted(settings.topic_labels.items())), settings.topic_hypothesis)
+           tuple(sorted(settings.topic_labels.items())), settings.topic_hypothesis, settings.workers)
     with _TAGGERS_LOCK:
         if key not in _TAGGERS:
             _TAGGERS[key] = Tagger(settings)

@@ -96,6 +96,10 @@ class EnrichSettings(BaseModel):
     model_languages: list[str] = ["vi"]
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     batch_size: int = 32
+    # CPU inference threads, each running whole batches on one core (a small model keeps the cores
+    # busier that way than one batch at a time on torch's threads); 0: one per core, at most 8.
+    # 1: one batch at a time on torch's threads. On a GPU, batches run one at a time regardless.
+    workers: int = Field(default=0, ge=0, le=64)
     max_length: int = 256
     # Windows of an article the topic model reads (title + consecutive max_length-token windows,
     # predictions averaged); unset: what the model's config records (the shipped model: 4). 1 = lead only.

@@ -4,13 +4,22 @@ and backfill against a real Elasticsearch node."""
 from __future__ import annotations
 
 import json
+import threading
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from enrich.classifier import ModelLoadError, TextClassifier, WindowEncoder, clip_to_tokens, transformers_windows
+from enrich.classifier import (
+    CpuWorkers,
+    ModelLoadError,
+    TextClassifier,
+    WindowEncoder,
+    clip_to_tokens,
+    transformers_windows,
+)
 from enrich.tagger import Tagger
 from index.client import make_client
 from index.mappings import docs_alias, ensure_indices
@@ -171,6 +180,57 @@ def test_tagger_handles_bad_input_and_uncovered_languages(tiny: dict[str, Path])
             assert tag.topic in TOPICS and tag.topics[0]["label"] == tag.topic
             assert 0 < tag.sentiment["score"] <= 1
     assert tagger.versions == {"topic": tagger.topic.version, "sentiment": tagger.sentiment.version}
+
+
+def test_cpu_workers_run_jobs_single_threaded_and_leave_torch_default_alone() -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        workers = CpuWorkers(2)
+        jobs = [lambda n=n: (n, threading.current_thread().name, torch.get_num_threads()) for n in range(8)]
+        seen = workers.run(jobs)
+        assert [n for n, _, _ in seen] == list(range(8))  # results in job order
+        assert {threads for _, _, threads in seen} == {1}
+        names = {name for _, name, _ in seen}
+        assert 1 <= len(names) <= 2 and all(name.startswith("mediawatch-infer") for name in names)
+        assert torch.get_num_threads() == 3  # this thread, and threads started later, keep the default
+        with ThreadPoolExecutor(1) as other:
+            assert other.submit(torch.get_num_threads).result() == 3
+        with pytest.raises(ZeroDivisionError):
+            workers.run([lambda: 1, lambda: 1 // 0])
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_tagger_on_cpu_workers_tags_as_one_batch_at_a_time() -> None:
+    """The shipped models, batches side by side on two workers against one at a time: same tags."""
+    settings = EnrichSettings(batch_size=4)
+    side_by_side = Tagger(settings.model_copy(update={"workers": 2})).load()
+    in_turn = Tagger(settings.model_copy(update={"workers": 1})).load()
+    assert side_by_side.parallel and not in_turn.parallel
+    texts = [
+        ("Bóng đá", "Đội tuyển Việt Nam thắng 3-0, tiền đạo ghi hai bàn trong hiệp hai.", "news"),
+        ("Ngân hàng", "Lãi suất tiết kiệm giảm, giá vàng và chứng khoán tăng mạnh.", "news"),
+        ("", "", "news"),
+        ("Bệnh viện", "Bác sĩ khuyến cáo tiêm vắc xin phòng cúm cho trẻ em.", "news"),
+        (None, "giảng viên dạy hay, dễ hiểu", "forum"),
+        ("Dài", "ngập lụt ở Từ Sơn " * 20_000, "news"),
+        ("Mixed", "Hà Nội 河内 Ханой 하노이 ✓ 🎉", "news"),
+        ("Điện thoại", "Hãng ra mắt điện thoại thông minh chạy chip mới, phần mềm AI.", "news"),
+        ("Tòa án", "Bị cáo bị tuyên phạt 12 năm tù về tội lừa đảo chiếm đoạt tài sản.", "news"),
+    ]
+    docs = [{"title": title, "text": text, "kind": kind, "language": "vi"} for title, text, kind in texts]
+    parallel, sequential = side_by_side.tag(docs), in_turn.tag(docs)
+    assert [t.topic for t in parallel] == [t.topic for t in sequential]
+    assert [t.sentiment["label"] for t in parallel] == [t.sentiment["label"] for t in sequential]
+    for a, b in zip(parallel, sequential, strict=True):
+        assert a.sentiment["score"] == pytest.approx(b.sentiment["score"], abs=1e-3)
+        assert [x["label"] for x in a.topics] == [x["label"] for x in b.topics]
+    assert [t.topic for t in parallel][:4] == ["sports", "business", "unknown", "health"]
+    assert side_by_side.topic.batches(["a", "bbb", "cc", "dddd", "e"], parts=2) == [[0, 4, 2], [1, 3]]
+    assert side_by_side.topic.batches(["a"] * 9) == [[0, 1, 2, 3], [4, 5, 6, 7], [8]]
 
 
 def test_backfill_tags_stale_documents_and_retags_on_new_model_version(
