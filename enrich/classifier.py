@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -259,6 +260,53 @@ def _without_leading_nfc(spec: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+# Characters on which BERT's normalizer does no more than lowercase, and map \t \n \r and the
+# no-break space to a space: ASCII, Latin-1 and Latin Extended letters (Vietnamese included),
+# combining accents, and common punctuation and currency signs. Not in it: controls and format
+# characters (removed), other spaces, CJK (spaced out), Greek (final sigma), and currency signs newer
+# than the Unicode tables of the tokenizer's control-character test (it removes what they lack).
+_PLAIN_TEXT = re.compile("[\t\n\r\x20-\x7e\xa0-\xac\xae-\u036f\u1e00-\u1eff\u2010-\u2027\u2030-\u205e\u20a0-\u20bd]*")
+_SPACES = ("\t", "\n", "\r", "\xa0")
+
+
+@dataclass(frozen=True)
+class PlainNormalizer:
+    """What a ``[NFC,] BertNormalizer(strip_accents=False)`` normalizer does to NFC text made only of
+    ``_PLAIN_TEXT`` characters, done in Python (a few string calls in C) so the Rust tokenizer can
+    skip its normalizer, which tracks character alignments through every step. Other text returns
+    ``None`` and goes through the tokenizer's own normalizer."""
+
+    nfc: bool
+    lowercase: bool
+    clean_text: bool
+
+    @classmethod
+    def of(cls, spec: dict[str, Any]) -> PlainNormalizer | None:
+        steps = spec.get("normalizer") or {}
+        listed = steps.get("normalizers", []) if steps.get("type") == "Sequence" else [steps]
+        nfc = listed[:1] == [{"type": "NFC"}]
+        rest = listed[1:] if nfc else listed
+        if len(rest) != 1 or rest[0].get("type") != "BertNormalizer":
+            return None
+        bert = rest[0]
+        lowercase = bool(bert.get("lowercase", True))
+        strip = bert.get("strip_accents")
+        if strip or (strip is None and lowercase):  # unset strip_accents follows lowercase in BERT
+            return None
+        return cls(nfc=nfc, lowercase=lowercase, clean_text=bool(bert.get("clean_text", True)))
+
+    def __call__(self, text: str) -> str | None:
+        if not _PLAIN_TEXT.fullmatch(text) or (self.nfc and not unicodedata.is_normalized("NFC", text)):
+            return None
+        if self.lowercase:
+            text = text.lower()
+        if self.clean_text:
+            for space in _SPACES:
+                if space in text:
+                    text = text.replace(space, " ")
+        return text
+
+
 # The post-processor's template: (sequence index or None for special tokens, their ids, token type) runs.
 Layout = list[tuple[int | None, list[int], int]]
 
@@ -274,11 +322,16 @@ class WindowEncoder:
 
     def __init__(self, tokenizer: Any, max_length: int) -> None:
         serialized = tokenizer.backend_tokenizer.to_str()
+        spec = json.loads(serialized)
         self.rust = _private_tokenizer(serialized)  # its own settings, shared by none
         # Text that is NFC already (what extraction stores) skips a leading NFC step: same tokens, a
         # quarter of the tokenizer's time.
-        without_nfc = _without_leading_nfc(json.loads(serialized))
+        without_nfc = _without_leading_nfc(spec)
         self.rust_for_nfc = None if without_nfc is None else _private_tokenizer(json.dumps(without_nfc))
+        # Plain text (most news) skips the normalizer altogether, normalised in Python instead.
+        self.plain = PlainNormalizer.of(spec)
+        without_normalizer = json.dumps({**spec, "normalizer": None})
+        self.rust_for_plain = None if self.plain is None else _private_tokenizer(without_normalizer)
         self.max_length = max_length
         self.pad_id, self.pad_type = int(tokenizer.pad_token_id), int(tokenizer.pad_token_type_id or 0)
         self.left_padding = tokenizer.padding_side == "left"
@@ -325,12 +378,27 @@ class WindowEncoder:
         return ids, types
 
     def _ids(self, texts: list[str]) -> list[list[int]]:
-        """Token ids of each text, no special tokens (``encode_batch_fast``: no character offsets)."""
-        rust = self.rust
-        if self.rust_for_nfc is not None and all(unicodedata.is_normalized("NFC", text) for text in texts):
-            rust = self.rust_for_nfc
-        encode = getattr(rust, "encode_batch_fast", rust.encode_batch)
-        return [encoding.ids for encoding in encode(texts, add_special_tokens=False)]
+        """Token ids of each text, no special tokens (``encode_batch_fast``: no character offsets). Each
+        text goes to the cheapest tokenizer that gives its tokens: normalised here when plain, without
+        the NFC step when NFC, else through the whole normalizer."""
+        routes: dict[int, tuple[Any, list[int], list[str]]] = {}
+        for n, text in enumerate(texts):
+            prepared = None if self.plain is None else self.plain(text)
+            if prepared is not None:
+                rust = self.rust_for_plain
+            elif self.rust_for_nfc is not None and unicodedata.is_normalized("NFC", text):
+                rust, prepared = self.rust_for_nfc, text
+            else:
+                rust, prepared = self.rust, text
+            _, positions, inputs = routes.setdefault(id(rust), (rust, [], []))
+            positions.append(n)
+            inputs.append(prepared)
+        ids: list[list[int]] = [[] for _ in texts]
+        for rust, positions, inputs in routes.values():
+            encode = getattr(rust, "encode_batch_fast", rust.encode_batch)
+            for n, encoding in zip(positions, encode(inputs, add_special_tokens=False), strict=True):
+                ids[n] = encoding.ids
+        return ids
 
     def encode(self, texts: list[str], firsts: list[str] | None, chunks: int) -> tuple[dict[str, Any], list[int]]:
         import numpy as np
