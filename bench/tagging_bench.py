@@ -122,7 +122,7 @@ def main() -> None:
         ("end-to-end cost per document", f"{1000 * t_full / n:8.2f} ms tagging + {1000 * t_story / n:.2f} ms stories"),
     ]
     for label, value in rows:
-        print(f"{label:<48}: {value}")
+        print(f"{label:<49}: {value}")
 
 
 if __name__ == "__main__":

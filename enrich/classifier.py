@@ -74,7 +74,9 @@ class CpuWorkers:
     wait at every op's end. Whole batches on separate single-threaded workers keep them busy, and each
     worker tokenises its own next batch on its own core instead of beside the model's threads
     (``bench/tagging_bench.py`` measures both schedules). The threads start on first use; the
-    process-wide thread count torch gives new threads is left as it was."""
+    process-wide thread count torch gives new threads is left as it was. Starting them also turns the
+    Rust tokenizers' own thread pool off for the process (``TOKENIZERS_PARALLELISM=false``, unless
+    the environment already says otherwise): the workers keep the cores busy already."""
 
     def __init__(self, count: int) -> None:
         self.count = max(1, count)
@@ -142,15 +144,22 @@ def load_pretrained(name_or_path: str, local_files_only: bool = True) -> tuple[A
     return tokenizer, model
 
 
+# Beside the weights, the files that decide a local model's outputs (labels, windows read, tokens).
+VERSIONED_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt")
+
+
 def model_version(name_or_path: str, config: Any) -> str:
-    """``<name>@<first 12 hex of the weights' SHA-256>`` for local models, else the hub revision."""
+    """``<name>@<first 12 hex of a SHA-256>`` of a local model's weights and the files beside them
+    that decide its outputs (``VERSIONED_FILES``), else the hub revision. A change to any of them
+    is a new version, which ``mediawatch enrich backfill`` applies to stored documents."""
     where = Path(name_or_path)
     name = getattr(config, "mediawatch_name", None) or where.name or name_or_path
     weights = sorted(where.glob("*.safetensors")) or sorted(where.glob("*.bin"))
     if weights:
         digest = hashlib.sha256()
-        for path in weights:
-            digest.update(path.read_bytes())
+        for path in [*weights, *(where / f for f in VERSIONED_FILES)]:
+            if path.is_file():
+                digest.update(path.name.encode() + b"\0" + path.read_bytes())
         return f"{name}@{digest.hexdigest()[:12]}"
     revision = getattr(config, "_commit_hash", None) or "unknown"
     return f"{name}@{str(revision)[:12]}"

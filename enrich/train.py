@@ -75,6 +75,10 @@ class TrainConfig:
     # averaged (recorded in the model's config; ``TextClassifier`` reads as many). Training reads every
     # window of each document as its own example.
     chunks: int = 1
+    # Windows the saved model reads at inference (recorded in its config; 0: as many as in training).
+    # The dev figures are taken reading that many. Reading more of a long article than training did
+    # is how the model sees the rest of it: each window is scored alone and the scores averaged.
+    read_chunks: int = 0
     # Decay of an exponential moving average of the weights (0: none). With it the saved model is the
     # final average, so no checkpoint is picked on the dev split and its figures stay unbiased.
     ema_decay: float = 0.0
@@ -92,11 +96,12 @@ class TrainConfig:
     dev_fraction: float = DEV_FRACTION
 
 
-# Per-task defaults: topics read the title with up to four 256-token windows of the article;
+# Per-task defaults: topics train on the title with up to four 256-token windows of the article and
+# read up to eight (nearly every article whole);
 # sentiment reads sentences (the tagger caps it at 128 tokens).
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "topic": {"max_length": 256, "epochs": 2.0, "vocab_size": 48000, "tokenizer": "phrases", "bag_epochs": 4,
-              "chunks": 4, "ema_decay": 0.999, "distill": 0.5, "distill_sharpness": 2.0},
+              "chunks": 4, "read_chunks": 8, "ema_decay": 0.999, "distill": 0.5, "distill_sharpness": 2.0},
     "sentiment": {"max_length": 128, "epochs": 6.0, "vocab_size": 8000},
 }
 
@@ -540,9 +545,11 @@ def train(
     else:
         train_enc, train_owner = assemble(train_tok, config.max_length), list(range(len(train_rows)))
 
+    read_chunks = max(1, config.read_chunks or chunks)
+
     def held_out(rows: Sequence[Example]) -> tuple[Encoded, list[int]]:
-        return chunked(tokenize(tokenizer, rows, task, label2id, config.max_length * chunks), config.max_length,
-                       chunks)
+        encoded = tokenize(tokenizer, rows, task, label2id, config.max_length * read_chunks)
+        return chunked(encoded, config.max_length, read_chunks)
 
     dev_enc, dev_owner = held_out(dev_rows)
     valid_rows = [ex for ex in valid if ex.labels.get(task) in label2id]
@@ -559,7 +566,7 @@ def train(
     )
     bert_config.mediawatch_name = config.name or out.name
     bert_config.mediawatch_task = task
-    bert_config.mediawatch_chunks = chunks
+    bert_config.mediawatch_chunks = read_chunks
     model = BertForSequenceClassification(bert_config)
     if config.embedding_init == "ppmi":
         progress("embeddings", 0, 1, {})

@@ -120,9 +120,13 @@ def test_topic_model_records_its_windows_and_reads_beyond_the_lead(tiny: tuple[P
     filler and whose later windows are about health is health when all windows are read, and the
     health score rises over reading the lead alone."""
     _, out = tiny
-    assert json.loads((out / "config.json").read_text(encoding="utf-8"))["mediawatch_chunks"] == 4
+    # The topic defaults: trained on 4 windows of each text, the saved model reads up to 8.
+    assert json.loads((out / "config.json").read_text(encoding="utf-8"))["mediawatch_chunks"] == 8
+    record = json.loads((out / "training.json").read_text(encoding="utf-8"))
+    assert (record["config"]["chunks"], record["config"]["read_chunks"]) == (4, 8)
     rng = random.Random(5)
     every = TextClassifier(str(out), device="cpu", max_length=64).load()
+    four = TextClassifier(str(out), device="cpu", max_length=64, chunks=4).load()
     lead = TextClassifier(str(out), device="cpu", max_length=64, chunks=1).load()
     filler = []
     while len(every._tokenizer(" ".join(filler), add_special_tokens=False)["input_ids"]) < 70:  # > one window
@@ -130,10 +134,12 @@ def test_topic_model_records_its_windows_and_reads_beyond_the_lead(tiny: tuple[P
     text = " ".join(filler) + " " + " ".join(rng.choice(WORDS["health"]) for _ in range(120))
     lead_text = every._tokenizer.decode(lead.encode([text])["input_ids"][0], skip_special_tokens=True)
     assert not any(word in lead_text for word in ("bệnh", "bác sĩ", "thuốc", "khám")), lead_text
-    assert (every.chunks, lead.chunks) == (4, 1)
-    assert lead.version == every.version + "+chunks:1"
-    batch, owner = every.encode_chunks([text, "cầu thủ"], ["Tin", None])
+    assert (every.chunks, four.chunks, lead.chunks) == (8, 4, 1)
+    assert lead.version == every.version + "+chunks:1" and four.version == every.version + "+chunks:4"
+    batch, owner = four.encode_chunks([text, "cầu thủ"], ["Tin", None])
     assert owner == [0, 0, 0, 0, 1] and batch["input_ids"].shape[0] == 5  # 4 windows kept of more
+    _, owner = every.encode_chunks([" ".join([text] * 3), "cầu thủ"], ["Tin", None])
+    assert owner == [0] * 8 + [1]  # 8 windows kept of more
     [whole] = every.predict([text])
     [first] = lead.predict([text])
     assert whole.label == "health"
@@ -150,9 +156,8 @@ def test_inference_windows_are_the_training_windows(tiny: tuple[Path, Path]) -> 
     rows = [Example(id=str(i), title=title, text=" ".join(random.Random(i).choice(WORDS["health"] + FILLER)
                                                           for _ in range(n)), labels={"topic": "health"})
             for i, (title, n) in enumerate([("Bác sĩ khám bệnh", 150), ("", 40), ("Tin", 0), ("Một hai", 400)])]
-    enc, owner = chunked(
-        tokenize(classifier._tokenizer, rows, "topic", {"health": 0}, 64 * 4), 64, 4
-    )
+    n = classifier.chunks  # 8 read; training's 4 are the first 4 of them
+    enc, owner = chunked(tokenize(classifier._tokenizer, rows, "topic", {"health": 0}, 64 * n), 64, n)
     for i, ex in enumerate(rows):
         batch, got_owner = classifier.encode_chunks([ex.text], [ex.title or None] if ex.title else None)
         mask = batch["attention_mask"].bool()
@@ -172,13 +177,15 @@ def test_valid_file_picks_the_checkpoint_and_dev_stays_held_out(tmp_path: Path) 
         "enrich", "train", "--data", str(data), "--valid", str(valid), "--out", str(out), "--epochs", "3",
         "--vocab-size", "400", "--hidden-size", "16", "--layers", "1", "--heads", "1", "--max-length", "48",
         "--batch-size", "16", "--threads", "1", "--ema-decay", "0", "--chunks", "1", "--tokenizer", "wordpiece",
-        "--distill", "0.5", "--distill-sharpness", "2",
+        "--distill", "0.5", "--distill-sharpness", "2", "--read-chunks", "2",
     )
     assert proc.returncode == 0, proc.stderr
     # Not a terminal: one plain line per evaluation instead of a progress bar.
     assert proc.stdout.count("dev macro-F1") >= 6, proc.stdout
     record = json.loads((out / "training.json").read_text(encoding="utf-8"))
     assert record["config"]["chunks"] == 1 and record["config"]["ema_decay"] == 0
+    assert record["config"]["read_chunks"] == 2
+    assert json.loads((out / "config.json").read_text(encoding="utf-8"))["mediawatch_chunks"] == 2
     assert record["config"]["tokenizer"] == "wordpiece"
     assert record["config"]["distill"] == 0.5 and record["config"]["distill_sharpness"] == 2.0
     assert "##" in (out / "tokenizer.json").read_text(encoding="utf-8")  # WordPiece continuation pieces

@@ -53,6 +53,10 @@ def train_command(
         None, "--chunks", min=1, max=32,
         help="Windows of each text to read (title + consecutive max-length windows); topic default 4.",
     ),
+    read_chunks: int | None = typer.Option(
+        None, "--read-chunks", min=1, max=32,
+        help="Windows the saved model reads at inference, recorded in its config (default: as --chunks; topic 8).",
+    ),
     ema_decay: float | None = typer.Option(
         None, "--ema-decay", min=0.0, max=0.99999,
         help="Keep a moving average of the weights and save it (0: save the best dev checkpoint instead).",
@@ -86,7 +90,7 @@ def train_command(
         "vocab_size": vocab_size, "hidden_size": hidden_size, "layers": layers, "heads": heads,
         "batch_size": batch_size, "learning_rate": learning_rate, "class_weights": class_weights, "threads": threads,
         "tokenizer": tokenizer, "distill": distill, "distill_sharpness": distill_sharpness, "chunks": chunks,
-        "ema_decay": ema_decay, "label_features": label_features,
+        "read_chunks": read_chunks, "ema_decay": ema_decay, "label_features": label_features,
     }
     config = config_for(task, seed=seed, **{k: v for k, v in overrides.items() if v is not None})
     if config.hidden_size % config.heads:
