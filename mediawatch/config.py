@@ -102,7 +102,7 @@ class EnrichSettings(BaseModel):
     workers: int = Field(default=0, ge=0, le=64)
     max_length: int = 256
     # Windows of an article the topic model reads (title + consecutive max_length-token windows,
-    # predictions averaged); unset: what the model's config records (the shipped model: 4). 1 = lead only.
+    # predictions averaged); unset: what the model's config records (the shipped model: 8). 1 = lead only.
     topic_chunks: int | None = Field(default=None, ge=1, le=32)
     # Zero-shot topics: when set, topic_model is a (multilingual) NLI model and these are the topics,
     # label -> the words put into the hypothesis, e.g. {"politics_society": "chính trị, xã hội"}.
