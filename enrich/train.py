@@ -71,9 +71,9 @@ class TrainConfig:
     # Epochs of a supervised bag-of-embeddings warm start on whole training texts (0: none).
     bag_epochs: int = 0
     bag_learning_rate: float = 3e-3
-    # Windows read per document: the title plus consecutive windows of the text, their log-probabilities
-    # averaged (recorded in the model's config; ``TextClassifier`` reads as many). Training reads every
-    # window of each document as its own example.
+    # Windows trained on per document: the title plus consecutive windows of the text. Training reads
+    # every window of each document as its own example; at inference their log-probabilities are
+    # averaged (``read_chunks`` says how many the saved model reads).
     chunks: int = 1
     # Windows the saved model reads at inference (recorded in its config; 0: as many as in training).
     # The dev figures are taken reading that many. Reading more of a long article than training did

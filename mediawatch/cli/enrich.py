@@ -51,7 +51,7 @@ def train_command(
     ),
     chunks: int | None = typer.Option(
         None, "--chunks", min=1, max=32,
-        help="Windows of each text to read (title + consecutive max-length windows); topic default 4.",
+        help="Windows of each text to train on (title + consecutive max-length windows); topic default 4.",
     ),
     read_chunks: int | None = typer.Option(
         None, "--read-chunks", min=1, max=32,
