@@ -291,10 +291,9 @@ class PlainNormalizer:
 
     @classmethod
     def of(cls, spec: dict[str, Any]) -> PlainNormalizer | None:
-        steps = spec.get("normalizer") or {}
-        listed = steps.get("normalizers", []) if steps.get("type") == "Sequence" else [steps]
-        nfc = listed[:1] == [{"type": "NFC"}]
-        rest = listed[1:] if nfc else listed
+        without_nfc = _without_leading_nfc(spec)
+        steps = (without_nfc or spec).get("normalizer") or {}
+        rest = steps.get("normalizers", []) if steps.get("type") == "Sequence" else [steps]
         if len(rest) != 1 or rest[0].get("type") != "BertNormalizer":
             return None
         bert = rest[0]
@@ -302,7 +301,7 @@ class PlainNormalizer:
         strip = bert.get("strip_accents")
         if strip or (strip is None and lowercase):  # unset strip_accents follows lowercase in BERT
             return None
-        return cls(nfc=nfc, lowercase=lowercase, clean_text=bool(bert.get("clean_text", True)))
+        return cls(nfc=without_nfc is not None, lowercase=lowercase, clean_text=bool(bert.get("clean_text", True)))
 
     def __call__(self, text: str) -> str | None:
         if not _PLAIN_TEXT.fullmatch(text) or (self.nfc and not unicodedata.is_normalized("NFC", text)):
