@@ -73,7 +73,7 @@ class DocumentItem:
         for key in ("published", "updated", "crawled_at"):
             doc[key] = _iso(doc[key])
         doc["word_count"] = len(self.text.split())
-        for name in ("title", "text", "description"):
+        for name in ("title", "text", "description", "author", "section"):
             if doc.get(name):
                 doc[f"{name}_folded"] = fold(doc[name])
         if self.thread and self.thread.get("title"):

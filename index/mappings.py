@@ -64,6 +64,8 @@ DOC_PROPERTIES: dict[str, Any] = {
 }
 
 # v2: enrichment (topic, sentiment, stories, model versions).
+# v3: author and section are full-text fields with folded siblings (``author:nguyen`` finds
+#     "Nguyễn Văn A"); ``section.keyword`` keeps the exact value for facets.
 DOC_PROPERTIES.update(
     {
         "topic": KEYWORD,
@@ -75,6 +77,13 @@ DOC_PROPERTIES.update(
         "story_origin": {"properties": {"source": KEYWORD, "url": KEYWORD, "published": DATE, "doc_id": KEYWORD}},
         "models": {"properties": {"topic": KEYWORD, "sentiment": KEYWORD}},
         "enriched_at": DATE,
+    }
+)
+DOC_PROPERTIES.update(
+    {
+        **_text("author"),
+        "section": {**TEXT, "fields": {"keyword": KEYWORD}},
+        "section_folded": TEXT,
     }
 )
 
@@ -89,6 +98,9 @@ PAGE_PROPERTIES: dict[str, Any] = {
     "content_hash": KEYWORD,
     "doc_ids": KEYWORD,
     "fetched_at": DATE,
+    # v2: adaptive revisits (index.pages.RevisitPolicy).
+    "changed_at": DATE,
+    "revisit_seconds": {"type": "float", "index": False},
 }
 
 
@@ -124,8 +136,8 @@ class IndexSpec:
         }
 
 
-DOCS = IndexSpec("docs", 2, DOC_PROPERTIES)
-PAGES = IndexSpec("pages", 1, PAGE_PROPERTIES)
+DOCS = IndexSpec("docs", 3, DOC_PROPERTIES)
+PAGES = IndexSpec("pages", 2, PAGE_PROPERTIES)
 ALL_SPECS = (DOCS, PAGES)
 
 

@@ -66,6 +66,13 @@ class IndexSettings(BaseModel):
     replicas: int = 0
     bulk_batch_size: int = 200
     retention_days: int | None = None
+    # Writes the cluster could not take are spooled under data_dir/spool/<prefix>/ and replayed by the
+    # next crawl; past this many bytes the crawl stops (with a clear message) instead of dropping.
+    spool_max_bytes: int = 512 * 1024 * 1024
+    # Pages handed to the writer thread and not yet written: past this the crawl waits (back-pressure).
+    writer_queue: int = 256
+    # How long writers wait on an index held read-only by `mediawatch index migrate` before spooling.
+    migration_wait_seconds: float = 600.0
 
 
 class CrawlSettings(BaseModel):
@@ -78,8 +85,16 @@ class CrawlSettings(BaseModel):
     max_page_bytes: int = 8 * 1024 * 1024
     timeout: float = 30.0
     timezone: str = "Asia/Ho_Chi_Minh"
-    # A known article is re-requested (conditionally) only after this many hours.
+    # Revisit policy (adaptive, per page): a newly seen page is due again after revisit_after_hours;
+    # each fetch that finds it changed halves its interval, each that finds it unchanged doubles it,
+    # always within [revisit_min_hours, revisit_max_hours] (the bounds also apply to stored intervals,
+    # so lowering revisit_max_hours makes known pages due sooner; 0 revisits everything).
     revisit_after_hours: float = 24.0
+    revisit_min_hours: float = 1.0
+    revisit_max_hours: float = 24.0 * 14
+    # A run whose failed fetches (network errors, HTTP 5xx, refused redirects) exceed this share of
+    # its requests is reported "degraded".
+    max_error_share: float = 0.1
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
 
