@@ -1,24 +1,103 @@
 """The source registry: what to crawl, how politely, and when (``sources.yaml``).
 
 ``load_sources(path)`` validates every entry and raises one ConfigError line naming the file,
-the entry and the field that is wrong.
+the entry and the field that is wrong: unknown fields, URLs, regexes, CSS selectors (checked by the
+engine that applies them: soupsieve for the news ``selectors``, parsel/cssselect for ``forum``),
+IANA time zones, cron expressions (cronsim) or ``every <N><unit>``, and numbers that must be positive.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from crawlers.forums import ENGINES, SELECTOR_FIELDS
 from mediawatch.errors import ConfigError, UserError
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
+_ATTRIBUTE = re.compile(r"^[a-zA-Z_][\w.:-]*$")
+_EVERY = re.compile(
+    r"^every\s+(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?|d|days?|w|weeks?)$", re.IGNORECASE
+)
+_EVERY_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_every(value: str) -> timedelta | None:
+    """``"every 1h"`` / ``"every 30 minutes"`` -> its interval; None when ``value`` is not of that form.
+
+    ValueError for an interval of zero."""
+    match = _EVERY.match(value.strip())
+    if not match:
+        return None
+    amount, unit = int(match.group(1)), match.group(2).lower()
+    if amount <= 0:
+        raise ValueError(f"the interval must be positive: {value!r}")
+    return timedelta(**{_EVERY_UNITS[unit[0]]: amount})
+
+
+def check_cron(value: str) -> str:
+    """``value`` if it is a five-field cron expression that can fire; ValueError naming what is wrong."""
+    from cronsim import CronSim, CronSimError
+
+    try:
+        CronSim(value, datetime(2000, 1, 1))
+    except CronSimError as exc:
+        raise ValueError(f"not a valid cron expression {value!r} ({exc})") from None
+    return value
+
+
+def check_timezone(value: str) -> str:
+    """``value`` if it names an IANA time zone (``Asia/Ho_Chi_Minh``); ValueError otherwise."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {value!r} (for example Asia/Ho_Chi_Minh)") from None
+    return value
+
+
+def check_parsel_css(value: str) -> str:
+    """``value`` if parsel (cssselect), which the forum parser applies, accepts it as CSS."""
+    from cssselect import SelectorError
+    from parsel.csstranslator import css2xpath
+
+    if not value.strip():
+        raise ValueError("empty CSS selector")
+    try:
+        css2xpath(value)
+    except SelectorError as exc:
+        raise ValueError(f"invalid CSS selector {value!r}: {exc}") from None
+    return value
+
+
+def check_soupsieve_css(value: str) -> str:
+    """``value`` if soupsieve, which BeautifulSoup applies in article extraction, accepts it as CSS."""
+    import soupsieve
+
+    if not value.strip():
+        raise ValueError("empty CSS selector")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # deprecation notices (":contains") are not errors
+            soupsieve.compile(value)
+    except (soupsieve.SelectorSyntaxError, NotImplementedError, ValueError, TypeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"invalid CSS selector {value!r}: {reason}") from None
+    return value
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true/false")
+    return value
 
 
 def _check_url(value: str) -> str:
@@ -31,25 +110,62 @@ def _check_url(value: str) -> str:
 class Politeness(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    delay: float = Field(default=1.0, ge=0, description="Seconds between requests to this site.")
+    delay: float = Field(default=1.0, ge=0, allow_inf_nan=False, description="Seconds between requests to this site.")
     concurrency: int = Field(default=2, ge=1, le=32, description="Parallel requests to this site.")
+
+    no_bool_numbers = field_validator("delay", "concurrency", mode="before")(_not_bool)
 
 
 class ForumSelectors(BaseModel):
-    """Where a forum keeps its threads and posts. Defaults fit XenForo-style markup.
+    """How a forum is read: its engine and, field by field, overrides of that engine's preset.
 
-    ``post_id`` and ``author`` name *attributes* of the post element; the others are CSS selectors.
+    ``engine`` is ``auto`` (detected on each page) or one of :data:`crawlers.forums.ENGINES`. Every other
+    field is None (the preset's) or a CSS selector as parsel applies it (``::attr(name)`` and ``::text``
+    allowed): ``thread_link`` (links to threads on a section page), ``next_page`` (the next page's link),
+    ``title`` (the thread title), ``post`` (a post's container), and inside a post ``time``, ``body`` and
+    ``author``/``post_id``. ``author`` and ``post_id`` may also name an attribute of the post element
+    (``data-author``, ``id``), which is how they were written before presets existed.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    thread_link: str = "a.thread-title, .structItem-title a"
-    next_page: str = "a.pageNav-next"
-    post: str = "article.message"
-    post_id: str = "id"
-    author: str = "data-author"
-    time: str = "time"
-    body: str = ".message-body"
+    engine: str = "auto"
+    thread_link: str | None = None
+    next_page: str | None = None
+    title: str | None = None
+    post: str | None = None
+    post_id: str | None = None
+    author: str | None = None
+    time: str | None = None
+    body: str | None = None
+
+    @field_validator("engine")
+    @classmethod
+    def _engine(cls, value: str) -> str:
+        if value != "auto" and value not in ENGINES:
+            raise ValueError(f"unknown forum engine {value!r} (auto, {', '.join(ENGINES)})")
+        return value
+
+    @field_validator("thread_link", "next_page", "title", "post", "time", "body")
+    @classmethod
+    def _css(cls, value: str | None) -> str | None:
+        return None if value is None else check_parsel_css(value)
+
+    @field_validator("post_id", "author")
+    @classmethod
+    def _attribute_or_css(cls, value: str | None) -> str | None:
+        if value is None or _ATTRIBUTE.match(value):
+            return value
+        return check_parsel_css(value)
+
+    def overrides(self) -> dict[str, str]:
+        """The fields set here, as ``crawlers.forums.parse_*_page(selectors=...)`` takes them."""
+        return {name: value for name in SELECTOR_FIELDS if (value := getattr(self, name)) is not None}
+
+    @property
+    def engine_or_none(self) -> str | None:
+        """The forced engine, or None for ``auto``."""
+        return None if self.engine == "auto" else self.engine
 
 
 class Source(BaseModel):
@@ -75,6 +191,8 @@ class Source(BaseModel):
     schedule: str | None = None
     enabled: bool = True
     max_pages: int | None = Field(default=None, ge=1, description="Stop after this many responses.")
+
+    no_bool_numbers = field_validator("max_pages", mode="before")(_not_bool)
 
     @field_validator("id")
     @classmethod
@@ -103,15 +221,30 @@ class Source(BaseModel):
                 raise ValueError(f"bad regular expression {pattern!r}: {exc}") from None
         return values
 
+    @field_validator("selectors")
+    @classmethod
+    def _selectors(cls, values: dict[str, str]) -> dict[str, str]:
+        for value in values.values():
+            check_soupsieve_css(value)
+        return values
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
+
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        fields = value.split()
-        if value.startswith("every ") or (len(fields) == 5 and all(_CRON_FIELD.match(f) for f in fields)):
+        if value.strip().lower().startswith("every"):
+            if parse_every(value) is None:
+                raise ValueError(f"not an interval like 'every 1h' or 'every 30m': {value!r}")
             return value
-        raise ValueError(f"not a cron expression (5 fields) or 'every <interval>': {value!r}")
+        if len(value.split()) != 5:
+            raise ValueError(f"not a cron expression (5 fields) or 'every <interval>': {value!r}")
+        return check_cron(value)
 
     @model_validator(mode="after")
     def _defaults(self) -> Source:
