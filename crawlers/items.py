@@ -1,4 +1,6 @@
-"""What spiders yield: one document to index, or the crawl state of one fetched page."""
+"""What spiders yield: one :class:`PageItem` per fetched page — the page's crawl state and the documents
+it holds (none when it is unchanged). The documents are written first; the state only once all of them
+are acknowledged (``index.writer.PageWriter``), so a page whose document was rejected is fetched again."""
 
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ class DocumentItem:
     encoding: str | None = None
     thread: dict[str, Any] | None = None
     crawled_at: datetime = field(default_factory=_now)
-    # Filled by the enrichment pipeline (enrich.tagger.enrich_documents).
+    # Filled by the enrichment pipeline (enrich.tagger.tag_documents / story_fields).
     topic: str | None = None
     topics: list[dict[str, Any]] | None = None
     sentiment: dict[str, Any] | None = None
@@ -50,6 +52,8 @@ class DocumentItem:
     story_origin: dict[str, Any] | None = None
     models: dict[str, str] | None = None
     enriched_at: str | None = None
+    # Not stored: the story has other members, so its origin is checked once this document is written.
+    story_joined: bool = False
 
     def enrich_input(self) -> dict[str, Any]:
         """What tagging and story grouping read."""
@@ -70,6 +74,7 @@ class DocumentItem:
 
     def to_source(self) -> dict[str, Any]:
         doc = asdict(self)
+        doc.pop("story_joined")
         for key in ("published", "updated", "crawled_at"):
             doc[key] = _iso(doc[key])
         doc["word_count"] = len(self.text.split())
@@ -96,8 +101,19 @@ class PageStateItem:
     content_hash: str | None = None
     doc_ids: list[str] = field(default_factory=list)
     fetched_at: datetime = field(default_factory=_now)
+    changed_at: datetime | None = None
+    revisit_seconds: float | None = None
 
     def to_source(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["fetched_at"] = _iso(self.fetched_at)
+        doc["changed_at"] = _iso(self.changed_at)
         return {k: v for k, v in doc.items() if v is not None}
+
+
+@dataclass
+class PageItem:
+    """One fetched page: its crawl state, and the documents it yielded (none when unchanged)."""
+
+    state: PageStateItem
+    documents: list[DocumentItem] = field(default_factory=list)

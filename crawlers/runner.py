@@ -1,134 +1,197 @@
-"""Run crawls in-process (the CLI and the demo): one Scrapy crawler per source, progress shown live,
-a health report per source at the end."""
+"""Run crawls in-process (the CLI and the demo): one Scrapy crawler per source, all configured by the one
+:class:`~mediawatch.config.Settings` given, progress reported live, one report per source at the end.
+
+Exit codes of ``mediawatch crawl`` (:func:`exit_code`):
+
+====  =======================================================================================
+code  meaning
+====  =======================================================================================
+0     every source finished ok (a stop at ``max_pages`` is a normal end)
+2     could not start: bad usage, configuration or sources file
+3     could not start: Elasticsearch unreachable, its schema outdated, or a migration running
+4     could not start: a tagging model cannot load
+5     finished with failures: a source failed or was degraded (site down, errors, rejected documents)
+6     writes spooled: Elasticsearch went away (or the spool filled up); the next crawl replays them
+130   interrupted (Ctrl-C or SIGTERM); what was fetched by then is saved
+====  =======================================================================================
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
-from scrapy.settings import Settings as ScrapySettings
 
+from crawlers.items import PageItem
+from crawlers.report import CrawlReport
+from crawlers.settings import scrapy_settings
 from crawlers.sources import Source, load_sources
 from crawlers.spiders.forum import ForumSpider
 from crawlers.spiders.news import NewsSpider
 from enrich.tagger import get_tagger
 from index.client import make_client, ping_or_raise
+from index.mappings import ensure_indices
+from index.migrate import migration_holder
 from mediawatch.config import Settings
-from mediawatch.errors import UserError
+from mediawatch.errors import SchemaOutdated, UserError
 
 SPIDERS = {"news": NewsSpider, "forum": ForumSpider}
-# Stats that count our own failures (the site's 404/500s are reported apart, as http_errors).
-OWN_FAILURES = ("spider_exceptions/count", "mediawatch/es_failed", "mediawatch/enrich_errors")
+EXIT_OK, EXIT_FAILURES, EXIT_SPOOLED, EXIT_INTERRUPTED = 0, 5, 6, 130
+
+ProgressHook = Callable[[str, str, int], None]  # (source id, event: "page" | "document", count)
+log = logging.getLogger(__name__)
 
 
 @dataclass
-class CrawlReport:
-    """What one source's crawl did, read from Scrapy's stats."""
-
-    source: str
-    finish_reason: str
-    started: datetime | None
-    finished: datetime | None
-    pages: int
-    documents: int
-    not_modified: int
-    skipped_known: int
-    unchanged: int
-    robots_blocked: int
-    http_errors: dict[str, int] = field(default_factory=dict)
-    errors: int = 0
-    spooled: int = 0
-    stats: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_stats(cls, source: str, stats: dict[str, Any]) -> CrawlReport:
-        prefix = "httperror/response_ignored_status_count/"
-        http_errors = {k.removeprefix(prefix): v for k, v in stats.items() if k.startswith(prefix)}
-        return cls(
-            source=source,
-            finish_reason=str(stats.get("finish_reason", "unknown")),
-            started=stats.get("start_time"),
-            finished=stats.get("finish_time"),
-            pages=int(stats.get("response_received_count", 0)),
-            documents=int(stats.get("mediawatch/documents", 0)),
-            not_modified=int(stats.get("mediawatch/not_modified", 0)),
-            skipped_known=int(stats.get("mediawatch/skipped_known", 0)),
-            unchanged=int(stats.get("mediawatch/unchanged", 0)),
-            robots_blocked=int(stats.get("robotstxt/forbidden", 0)),
-            http_errors=http_errors,
-            # Our failures (spider exceptions, rejected writes); the site's own 404/500s are http_errors.
-            errors=sum(int(stats.get(k, 0)) for k in OWN_FAILURES),
-            spooled=int(stats.get("mediawatch/es_spooled", 0)),
-            stats={k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in stats.items()},
-        )
+class CrawlOutcome:
+    reports: list[CrawlReport]
+    interrupted: bool = False
 
     @property
-    def healthy(self) -> bool:
-        return self.finish_reason == "finished" and self.errors == 0 and self.spooled == 0
+    def exit_code(self) -> int:
+        return exit_code(self.reports, interrupted=self.interrupted)
 
 
-ProgressHook = Callable[[str, str], None]  # (source id, event: "page" | "document")
+def exit_code(reports: Sequence[CrawlReport], *, interrupted: bool = False) -> int:
+    """The documented exit code for these reports (module docstring)."""
+    if interrupted or any(r.health == "interrupted" for r in reports):
+        return EXIT_INTERRUPTED
+    if any(r.spooled for r in reports) or any("spool" in p for r in reports for p in r.problems):
+        return EXIT_SPOOLED
+    if any(r.health != "ok" for r in reports):
+        return EXIT_FAILURES
+    return EXIT_OK
 
 
-def scrapy_settings() -> ScrapySettings:
-    settings = ScrapySettings()
-    settings.setmodule("crawlers.settings", priority="project")
-    return settings
-
-
-def select_sources(settings: Settings, ids: Sequence[str], *, sources_file: Path | None = None) -> list[Source]:
-    registry = load_sources(sources_file or settings.crawl.sources_file)
+def select_sources(settings: Settings, ids: Sequence[str]) -> list[Source]:
+    registry = load_sources(settings.crawl.sources_file)
     chosen = [registry.get(i) for i in ids] if ids else [s for s in registry if s.enabled]
     if not chosen:
         raise UserError(f"no enabled sources in {registry.path}")
     return chosen
 
 
-def run_crawl(
-    settings: Settings,
-    sources: Sequence[Source],
-    *,
-    sources_file: Path | None = None,
-    on_event: ProgressHook | None = None,
-) -> list[CrawlReport]:
-    """Crawl ``sources`` concurrently in this process and return one report per source.
-
-    The Twisted reactor cannot restart, so call this once per process.
-    """
-    ping_or_raise(make_client(settings), settings.es.effective_url)
+def check_ready(settings: Settings) -> None:
+    """Before the reactor starts: the cluster answers, its schema is current, the models load.
+    Raises the one-line error that says what to do otherwise."""
+    client = make_client(settings)
+    ping_or_raise(client, settings.es.effective_url)
+    try:
+        ensure_indices(client, settings)
+    except SchemaOutdated:
+        holder = migration_holder(client, settings)
+        if holder is not None and not holder.expired:
+            raise SchemaOutdated(
+                f"a schema migration is in progress ({holder.describe()}); crawl again when it ends"
+            ) from None
+        raise
     if settings.enrich.enabled:
         get_tagger(settings.enrich).load()  # a model that cannot load fails here, in one line
+
+
+def run_crawl(settings: Settings, sources: Sequence[Source], *, on_event: ProgressHook | None = None) -> CrawlOutcome:
+    """Crawl ``sources`` concurrently in this process, configured by ``settings`` alone (index prefix,
+    data dir, models, sources file, politeness...), and return one report per source.
+
+    The Twisted reactor cannot restart, so call this once per process. The first Ctrl-C (or SIGTERM)
+    stops every crawl and saves what was fetched; a second one stops at once."""
+    check_ready(settings)
     logging.getLogger("scrapy").setLevel(settings.crawl.log_level)
-    process = CrawlerProcess(scrapy_settings())
+    process = CrawlerProcess(scrapy_settings(settings))
     crawlers = []
     for source in sources:
         crawler = process.create_crawler(SPIDERS[source.kind])
         if on_event is not None:
-            crawler.signals.connect(_hook(on_event, source.id, "page"), signal=signals.response_received, weak=False)
-            crawler.signals.connect(_hook(on_event, source.id, "document"), signal=signals.item_scraped, weak=False)
-        process.crawl(crawler, source=source.id, sources_file=str(sources_file or settings.crawl.sources_file))
+            crawler.signals.connect(_on_page(on_event, source.id), signal=signals.response_received, weak=False)
+            crawler.signals.connect(_on_item(on_event, source.id), signal=signals.item_scraped, weak=False)
+        process.crawl(crawler, source=source.id, sources_file=str(settings.crawl.sources_file))
         crawlers.append((source.id, crawler))
-    process.start()
-    return [CrawlReport.from_stats(sid, crawler.stats.get_stats()) for sid, crawler in crawlers]
+    interrupts = _Interrupts(process)
+    try:
+        process.start(install_signal_handlers=False)
+    finally:
+        interrupts.restore()
+    for _, crawler in crawlers:
+        _finish_after_stop(crawler)
+    reports = [
+        CrawlReport.from_stats(sid, crawler.stats.get_stats(), max_error_share=settings.crawl.max_error_share)
+        for sid, crawler in crawlers
+    ]
+    return CrawlOutcome(reports, interrupted=interrupts.count > 0)
 
 
-def _hook(on_event: ProgressHook, source_id: str, event: str) -> Callable[..., None]:
-    if event == "document":
-        from crawlers.items import DocumentItem
+GRACE_SECONDS = 5.0
 
-        def on_item(item: Any, **_: Any) -> None:
-            if isinstance(item, DocumentItem):
-                on_event(source_id, event)
 
-        return on_item
+class _Interrupts:
+    """SIGINT/SIGTERM: the first stops the crawls gracefully, giving in-flight requests
+    :data:`GRACE_SECONDS` before the reactor is stopped regardless; a second stops it at once. Either
+    way the writers then flush what they hold (:func:`_finish_after_stop`); pages still being fetched or
+    tagged keep no state, so the next crawl fetches them again."""
 
+    def __init__(self, process: CrawlerProcess) -> None:
+        self.process = process
+        self.count = 0
+        self.previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore(self) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        from twisted.internet import reactor
+
+        self.count += 1
+        reactor.callFromThread(self._graceful if self.count == 1 else self._force)
+
+    def _graceful(self) -> None:
+        from twisted.internet import reactor
+
+        log.warning("interrupted: stopping the crawls and saving what was fetched (again to stop at once)")
+        for crawler in list(self.process.crawlers):
+            crawler.stats.set_value("mediawatch/interrupted", True)
+        self.process.stop()
+        reactor.callLater(GRACE_SECONDS, self._force)
+
+    def _force(self) -> None:
+        self.process._stop_reactor()
+
+
+def _finish_after_stop(crawler: Any) -> None:
+    """After the reactor stopped: make sure the index pipeline's writer flushed and the run is recorded
+    (a forced stop skips the pipelines' and extensions' own closing)."""
+    from crawlers.extensions import RunRecorder
+    from crawlers.pipelines import IndexPipeline
+
+    stats = crawler.stats
+    if stats.get_value("mediawatch/interrupted"):
+        stats.set_value("finish_reason", "interrupted")
+    engine = getattr(crawler, "_engine", None)
+    pipelines = getattr(getattr(getattr(engine, "scraper", None), "itemproc", None), "middlewares", ())
+    for pipeline in pipelines:
+        if isinstance(pipeline, IndexPipeline):
+            pipeline.finish_now()
+    extensions = getattr(getattr(crawler, "_extensions", None), "middlewares", ())
+    for extension in extensions:
+        if isinstance(extension, RunRecorder):
+            extension.record_now()
+
+
+def _on_page(on_event: ProgressHook, source_id: str) -> Callable[..., None]:
     def on_page(**_: Any) -> None:
-        on_event(source_id, event)
+        on_event(source_id, "page", 1)
 
     return on_page
+
+
+def _on_item(on_event: ProgressHook, source_id: str) -> Callable[..., None]:
+    def on_item(item: Any, **_: Any) -> None:
+        if isinstance(item, PageItem) and item.documents:
+            on_event(source_id, "document", len(item.documents))
+
+    return on_item

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -288,3 +289,72 @@ def assign_stories(
         )
         for doc_id, (story, similarity, matched) in decided.items()
     }
+
+
+class RecentStories:
+    """Members this process assigned recently, by band key: the crawl's own documents, which the index
+    may not show yet (unwritten, or written but not yet refreshed). Holds at most ``capacity`` members,
+    dropping the oldest: by then they are long searchable, so memory stays flat however long the crawl."""
+
+    def __init__(self, capacity: int = 5000) -> None:
+        from collections import OrderedDict
+
+        self.capacity = capacity
+        self._members: OrderedDict[str, StoryMember] = OrderedDict()
+        self._by_band: dict[str, dict[str, StoryMember]] = {}
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def remember(self, member: StoryMember) -> None:
+        self._forget(member.doc_id)
+        self._members[member.doc_id] = member
+        for band in member.signature.bands:
+            self._by_band.setdefault(band, {})[member.doc_id] = member
+        while len(self._members) > self.capacity:
+            self._forget(next(iter(self._members)))
+
+    def candidates(self, bands: Sequence[str]) -> list[StoryMember]:
+        found: dict[str, StoryMember] = {}
+        for band in bands:
+            found.update(self._by_band.get(band, {}))
+        return list(found.values())
+
+    def _forget(self, doc_id: str) -> None:
+        old = self._members.pop(doc_id, None)
+        if old is None:
+            return
+        for band in old.signature.bands:
+            bucket = self._by_band.get(band)
+            if bucket is not None:
+                bucket.pop(doc_id, None)
+                if not bucket:
+                    del self._by_band[band]
+
+
+def member_from_stored(stored: dict[str, Any]) -> StoryMember:
+    """A stored document's story fields (``story``, ``story_minhash``, ``story_bands``, ``published``,
+    ``source``, ``url``, ``story_origin``, plus ``doc_id``) as a :class:`StoryMember`."""
+    recorded = stored.get("story_origin") or {}
+    origin = None
+    if recorded.get("url"):
+        origin = Origin(
+            source=recorded.get("source", ""), url=recorded["url"], published=_stored_time(recorded.get("published")),
+            doc_id=recorded.get("doc_id"),
+        )
+    return StoryMember(
+        doc_id=stored["doc_id"],
+        story=stored.get("story"),
+        signature=Signature(tuple(stored.get("story_minhash") or ()), tuple(stored.get("story_bands") or ())),
+        published=_stored_time(stored.get("published")),
+        source=stored.get("source", ""),
+        url=stored.get("url", ""),
+        origin=origin,
+    )
+
+
+def _stored_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

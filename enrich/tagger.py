@@ -1,22 +1,23 @@
 """Tag documents with topics, sentiment, a story id and the versions of the models used.
 
-``enrich_documents(docs, tagger, stories)`` is the one code path used by the crawl (batched on a
-worker thread) and by ``mediawatch enrich backfill``. Documents in languages the models do not
-cover, and empty ones, get ``unknown`` topic and sentiment; nothing here raises on bad text.
+Pure functions over texts and candidate lists (no I/O): :func:`tag_documents` (topic, sentiment, model
+versions) and :func:`story_members` / :func:`story_fields` (story grouping over stored candidates the
+caller looked up, see ``index.stories``) are the one code path used by the crawl (batched on its own
+thread) and by ``mediawatch enrich backfill``. Documents in languages the models do not cover, and
+empty ones, get ``unknown`` topic and sentiment; nothing here raises on bad text.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from elasticsearch import Elasticsearch, helpers
-
 from enrich.classifier import CpuWorkers, Prediction, TextClassifier, cpu_count, gather
+from enrich.stories import RecentStories, StoryMember, assign_stories, signature
 from enrich.zeroshot import ZeroShotClassifier
 from mediawatch.config import EnrichSettings
 
@@ -60,6 +61,7 @@ class Tagger:
         self.languages = set(settings.model_languages)
         # CPU inference threads shared by both models (0: one per core, at most MAX_AUTO_WORKERS).
         self.workers = CpuWorkers(settings.workers or min(cpu_count(), MAX_AUTO_WORKERS))
+        self._lock = threading.Lock()  # one tag() at a time: callers on several threads share the models
 
     def load(self) -> Tagger:
         self.topic.load()
@@ -84,7 +86,11 @@ class Tagger:
         return bool(text.strip()) and (language or UNKNOWN) in self.languages
 
     def tag(self, docs: Sequence[dict[str, Any]]) -> list[Tags]:
-        """Tags for each doc (keys used: ``title``, ``text``, ``language``)."""
+        """Tags for each doc (keys used: ``title``, ``text``, ``language``). Thread-safe (serialised)."""
+        with self._lock:
+            return self._tag(docs)
+
+    def _tag(self, docs: Sequence[dict[str, Any]]) -> list[Tags]:
         unknown = Tags(UNKNOWN, [], {"label": UNKNOWN, "score": 0.0})
         tags: list[Tags] = [unknown] * len(docs)
         covered = [i for i, d in enumerate(docs) if self.covers(d.get("language"), _body(d))]
@@ -134,218 +140,99 @@ def _topics(prediction: Prediction) -> list[dict[str, Any]]:
     return [{"label": label, "score": round(score, 4)} for label, score in ranked]
 
 
-_TAGGERS: dict[tuple[Any, ...], Tagger] = {}
+_TAGGERS: dict[str, Tagger] = {}
 _TAGGERS_LOCK = threading.Lock()
 
 
 def get_tagger(settings: EnrichSettings) -> Tagger:
-    """One Tagger per model configuration in this process (models are loaded once)."""
-    key = (settings.topic_model, settings.sentiment_model, settings.device, settings.topic_chunks,
-           tuple(sorted(settings.topic_labels.items())), settings.topic_hypothesis, settings.workers)
+    """One Tagger per model configuration in this process (models are loaded once).
+
+    Keyed by every enrichment setting (all of them shape what a Tagger returns or how it runs, except
+    the story threshold and where models are pulled to, which it never reads)."""
+    key = settings.model_dump_json(exclude={"story_threshold", "models_dir", "enabled"})
     with _TAGGERS_LOCK:
         if key not in _TAGGERS:
             _TAGGERS[key] = Tagger(settings)
         return _TAGGERS[key]
 
 
-class StoryIndex:
-    """Story members found by shared LSH band keys: those stored in Elasticsearch, plus those this
-    process assigned but that may not be searchable yet (earlier batches of the same crawl).
-
-    ``touched`` collects the stories given members; :meth:`reconcile_origins` then records each
-    one's earliest publisher on all its members, once the writes are visible.
-    """
-
-    FIELDS = ["id", "url", "source", "published", "story", "story_minhash", "story_bands", "story_origin"]
-
-    def __init__(self, client: Elasticsearch, index: str) -> None:
-        self.client = client
-        self.index = index
-        self.touched: set[str] = set()
-        self._recent: dict[str, list[Any]] = {}
-        self._lock = threading.Lock()
-
-    def remember(self, member: Any) -> None:
-        with self._lock:
-            for band in member.signature.bands:
-                self._recent.setdefault(band, []).append(member)
-            self.touched.add(member.story)
-
-    def candidates(self, bands: Sequence[str]) -> Iterable[Any]:
-        stored = {m.doc_id: m for m in self._stored_candidates(bands)}
-        with self._lock:
-            recent = {m.doc_id: m for band in bands for m in self._recent.get(band, ())}
-        return list({**stored, **recent}.values())
-
-    def _stored_candidates(self, bands: Sequence[str]) -> Iterable[Any]:
-        from enrich.stories import Origin, Signature, StoryMember
-
-        if not bands:
-            return []
-        resp = self.client.search(
-            index=self.index, size=200, query={"terms": {"story_bands": list(bands)}}, source=self.FIELDS
-        )
-        members = []
-        for hit in resp["hits"]["hits"]:
-            src = hit["_source"]
-            if not src.get("story") or not src.get("story_minhash"):
-                continue
-            members.append(
-                StoryMember(
-                    doc_id=hit["_id"],
-                    story=src["story"],
-                    signature=Signature(tuple(src["story_minhash"]), tuple(src.get("story_bands") or ())),
-                    published=_parse_time(src.get("published")),
-                    source=src.get("source", ""),
-                    url=src.get("url", ""),
-                    origin=_origin(src.get("story_origin"), Origin),
-                )
-            )
-        return members
-
-    def reconcile_origins(self, stories: Iterable[str] | None = None) -> int:
-        """Set ``story_origin`` on every member of ``stories`` (default: the touched ones) to the
-        story's earliest-published member. Scan + bulk: the local node has no update-by-query.
-        Returns the number of documents whose origin changed."""
-        wanted = sorted(set(stories if stories is not None else self.touched))
-        if not wanted:
-            return 0
-        self.client.indices.refresh(index=self.index)
-        changed = 0
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            origins = self._earliest(chunk)
-            hits = helpers.scan(
-                self.client,
-                index=self.index,
-                size=1000,
-                query={"query": {"terms": {"story": chunk}}, "_source": ["story", "story_origin"]},
-            )
-            actions = [
-                {
-                    "_op_type": "update",
-                    "_index": h["_index"],
-                    "_id": h["_id"],
-                    "doc": {"story_origin": origins[h["_source"]["story"]]},
-                }
-                for h in hits
-                if h["_source"].get("story") in origins
-                and (h["_source"].get("story_origin") or {}).get("url") != origins[h["_source"]["story"]]["url"]
-            ]
-            if actions:
-                done, _ = helpers.bulk(self.client, actions, raise_on_error=False)
-                changed += done
-        self.touched.difference_update(wanted)
-        if changed:
-            self.client.indices.refresh(index=self.index)
-        return changed
-
-    def _earliest(self, stories: list[str]) -> dict[str, dict[str, Any]]:
-        resp = self.client.search(
-            index=self.index,
-            size=0,
-            query={"terms": {"story": stories}},
-            aggs={
-                "by_story": {
-                    "terms": {"field": "story", "size": len(stories)},
-                    "aggs": {
-                        "first": {
-                            "top_hits": {
-                                "size": 1,
-                                "_source": ["source", "url", "published"],
-                                "sort": [{"published": {"order": "asc", "missing": "_last"}}, {"id": {"order": "asc"}}],
-                            }
-                        }
-                    },
-                }
-            },
-        )
-        origins = {}
-        for bucket in resp["aggregations"]["by_story"]["buckets"]:
-            hit = bucket["first"]["hits"]["hits"][0]
-            src = hit["_source"]
-            origins[bucket["key"]] = {
-                "source": src.get("source", ""),
-                "url": src.get("url", ""),
-                "published": src.get("published"),
-                "doc_id": hit["_id"],
-            }
-        return origins
-
-
-def _origin(stored: dict[str, Any] | None, origin_cls: Any) -> Any:
-    if not stored or not stored.get("url"):
-        return None
-    return origin_cls(
-        source=stored.get("source", ""),
-        url=stored["url"],
-        published=_parse_time(stored.get("published")),
-        doc_id=stored.get("doc_id"),
-    )
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def enrich_documents(
-    docs: Sequence[dict[str, Any]], tagger: Tagger, stories: StoryIndex | None, *, story_threshold: float = 0.6
-) -> list[dict[str, Any]]:
-    """Field updates for each doc: topic(s), sentiment, models, and (with ``stories``) the story."""
+def tag_documents(docs: Sequence[dict[str, Any]], tagger: Tagger) -> list[dict[str, Any]]:
+    """Field updates for each doc: ``topic``, ``topics``, ``sentiment``, ``models``, ``enriched_at``."""
     tags = tagger.tag(docs)
     now = datetime.now(UTC).isoformat()
     versions = tagger.versions
-    updates = [
+    return [
         {"topic": t.topic, "topics": t.topics, "sentiment": t.sentiment, "models": versions, "enriched_at": now}
         for t in tags
     ]
-    if stories is not None:
-        for update, story in zip(updates, assign_story_fields(docs, stories, story_threshold), strict=True):
-            update.update(story)
-    return updates
 
 
-def assign_story_fields(docs: Sequence[dict[str, Any]], stories: StoryIndex, threshold: float) -> list[dict[str, Any]]:
-    """``story``, ``story_bands``, ``story_minhash`` and ``story_origin`` for each doc."""
-    from enrich.stories import StoryMember, assign_stories, signature
-
-    members: list[StoryMember] = []
-    signatures = []
+def story_members(docs: Sequence[dict[str, Any]]) -> list[StoryMember | None]:
+    """Each doc as story grouping sees it (``None`` for a text too short to carry a story)."""
+    members: list[StoryMember | None] = []
     for doc in docs:
         sig = signature(doc.get("text") or "")
-        signatures.append(sig)
-        if sig is not None:
-            members.append(
-                StoryMember(
-                    doc_id=doc["id"],
-                    story=None,
-                    signature=sig,
-                    published=_as_datetime(doc.get("published")),
-                    source=doc.get("source", ""),
-                    url=doc.get("url", ""),
-                )
+        members.append(
+            None if sig is None else StoryMember(
+                doc_id=doc["id"], story=None, signature=sig, published=_as_datetime(doc.get("published")),
+                source=doc.get("source", ""), url=doc.get("url", ""),
             )
-    assigned = assign_stories(members, stories.candidates, threshold=threshold)
-    for member in members:
-        stories.remember(replace(member, story=assigned[member.doc_id].story))
+        )
+    return members
+
+
+def story_bands(members: Sequence[StoryMember | None]) -> list[str]:
+    """Every band key of ``members``: what to look up stored candidates by, in one request."""
+    return sorted({band for m in members if m is not None for band in m.signature.bands})
+
+
+def story_fields(
+    members: Sequence[StoryMember | None],
+    candidates: Sequence[StoryMember],
+    *,
+    threshold: float,
+    recent: RecentStories | None = None,
+) -> list[dict[str, Any]]:
+    """``story``, ``story_bands``, ``story_minhash``, ``story_origin`` (and ``story_joined``: the story has
+    other members, so its origin needs checking once written) for each member; ``{}`` for ``None``.
+
+    ``candidates``: stored members sharing a band with any of ``members`` (looked up by the caller);
+    ``recent``: members assigned earlier in this process and perhaps not searchable yet (updated here)."""
+    by_band: dict[str, list[StoryMember]] = {}
+    for cand in candidates:
+        for band in cand.signature.bands:
+            by_band.setdefault(band, []).append(cand)
+
+    def lookup(bands: Sequence[str]) -> list[StoryMember]:
+        found = {m.doc_id: m for band in bands for m in by_band.get(band, ())}
+        if recent is not None:
+            found.update((m.doc_id, m) for m in recent.candidates(bands))
+        return list(found.values())
+
+    new = [m for m in members if m is not None]
+    assigned = assign_stories(new, lookup, threshold=threshold)
+    if recent is not None:
+        for member in new:
+            recent.remember(replace(member, story=assigned[member.doc_id].story))
     fields: list[dict[str, Any]] = []
-    for doc, sig in zip(docs, signatures, strict=True):
-        if sig is None:
+    for member in members:
+        if member is None:
             fields.append({})
             continue
-        story = assigned[doc["id"]]
-        origin = {
-            "source": story.origin.source,
-            "url": story.origin.url,
-            "published": story.origin.published.isoformat() if story.origin.published else None,
-            "doc_id": story.origin.doc_id,
-        }
+        story = assigned[member.doc_id]
+        origin = story.origin
         fields.append(
             {
                 "story": story.story,
-                "story_bands": list(sig.bands),
-                "story_minhash": list(sig.minhash),
-                "story_origin": origin,
+                "story_bands": list(member.signature.bands),
+                "story_minhash": list(member.signature.minhash),
+                "story_origin": {
+                    "source": origin.source,
+                    "url": origin.url,
+                    "published": origin.published.isoformat() if origin.published else None,
+                    "doc_id": origin.doc_id,
+                },
+                "story_joined": story.existing or story.matched is not None,
             }
         )
     return fields

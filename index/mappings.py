@@ -1,19 +1,22 @@
 """Index layout: versioned index templates behind aliases, explicit mappings, diacritic-aware fields.
 
-Each logical index (``docs``, ``pages``) is an alias ``<prefix>-<name>`` over a concrete index
-``<prefix>-<name>-v<N>`` created from a composable template of the same version. Raising a
-spec's ``version`` makes :func:`ensure_indices` create the new index, reindex the old one into
-it (client-side scan + bulk) and swap the alias atomically; the old index is kept until someone deletes it.
+Each logical index (``docs``, ``pages``, ``runs``, ``locks``) is an alias ``<prefix>-<name>`` over a
+concrete index ``<prefix>-<name>-v<N>`` created from a composable template of the same version.
+:func:`ensure_indices` only creates what is missing; when a spec's ``version`` is raised, crawls and
+searches refuse the outdated index with one line naming ``mediawatch index migrate``
+(:mod:`index.migrate`), which copies the data under a lock while writers are held off.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from elasticsearch import Elasticsearch, NotFoundError, helpers
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
 from mediawatch.config import Settings
+from mediawatch.errors import SchemaOutdated
 
 # The integration-test distribution ships no analysis-common module (no asciifolding), so
 # diacritic-insensitive search uses sibling fields: `title` keeps diacritics (lũ ≠ lu) and
@@ -104,17 +107,77 @@ PAGE_PROPERTIES: dict[str, Any] = {
 }
 
 
+RUN_PROPERTIES: dict[str, Any] = {
+    "run_id": KEYWORD,
+    "source": KEYWORD,
+    "source_name": KEYWORD,
+    "kind": KEYWORD,
+    "started": DATE,
+    "finished": DATE,
+    "finish_reason": KEYWORD,
+    "health": KEYWORD,  # ok | degraded | failed | interrupted
+    "problems": KEYWORD,  # why the health is not ok, one short phrase each
+    "host": KEYWORD,
+    "pid": {"type": "integer"},
+    "pages": {"type": "integer"},
+    "bytes": {"type": "long"},
+    "documents": {"type": "integer"},
+    "created": {"type": "integer"},
+    "updated": {"type": "integer"},
+    "unchanged": {"type": "integer"},
+    "not_modified": {"type": "integer"},
+    "skipped_known": {"type": "integer"},
+    "rejected": {"type": "integer"},
+    "spooled": {"type": "integer"},
+    "robots_refused": {"type": "integer"},
+    "failures": {"type": "object", "dynamic": True},  # fetch outcome -> count (dns, timeout, http_500, ...)
+    "stats": {"type": "object", "enabled": False},  # Scrapy's raw statistics, kept as they were
+}
+
+LOCK_PROPERTIES: dict[str, Any] = {
+    "name": KEYWORD,
+    "owner": KEYWORD,
+    "purpose": KEYWORD,
+    "acquired": DATE,
+    "heartbeat": DATE,
+    "expires": DATE,
+}
+
+
+def _fold_author_and_section(source: dict[str, Any], version: int) -> dict[str, Any]:
+    """docs v2 -> v3: author and section gain folded siblings."""
+    from index.folding import fold
+
+    if version < 3:
+        for name in ("author", "section"):
+            if isinstance(source.get(name), str) and source[name]:
+                source[f"{name}_folded"] = fold(source[name])
+    return source
+
+
 @dataclass(frozen=True)
 class IndexSpec:
+    """A logical index: alias ``<prefix>-<name>`` over ``<prefix>-<name>-v<version>``.
+
+    ``upgrade(source, from_version)`` turns a document of an older version into this one's shape when
+    ``mediawatch index migrate`` copies it (None: documents copy unchanged)."""
+
     name: str
     version: int
     properties: dict[str, Any]
+    upgrade: Callable[[dict[str, Any], int], dict[str, Any]] | None = None
 
     def alias(self, prefix: str) -> str:
         return f"{prefix}-{self.name}"
 
     def concrete(self, prefix: str, version: int | None = None) -> str:
         return f"{prefix}-{self.name}-v{version or self.version}"
+
+    def version_of(self, prefix: str, concrete: str) -> int | None:
+        """The schema version a concrete index name carries (``<prefix>-<name>-v3`` -> 3)."""
+        head = f"{prefix}-{self.name}-v"
+        tail = concrete.removeprefix(head)
+        return int(tail) if concrete.startswith(head) and tail.isdigit() else None
 
     def template_body(self, settings: Settings) -> dict[str, Any]:
         return {
@@ -136,9 +199,11 @@ class IndexSpec:
         }
 
 
-DOCS = IndexSpec("docs", 3, DOC_PROPERTIES)
+DOCS = IndexSpec("docs", 3, DOC_PROPERTIES, upgrade=_fold_author_and_section)
 PAGES = IndexSpec("pages", 2, PAGE_PROPERTIES)
-ALL_SPECS = (DOCS, PAGES)
+RUNS = IndexSpec("runs", 1, RUN_PROPERTIES)
+LOCKS = IndexSpec("locks", 1, LOCK_PROPERTIES)
+ALL_SPECS = (DOCS, PAGES, RUNS, LOCKS)
 
 
 def docs_alias(settings: Settings) -> str:
@@ -149,46 +214,91 @@ def pages_alias(settings: Settings) -> str:
     return PAGES.alias(settings.index.prefix)
 
 
-def copy_index(client: Elasticsearch, source: str, target: str, *, chunk_size: int = 500) -> int:
-    """Copy every document (scan + bulk, client-side: the local node has no reindex module, and
-    ``helpers.reindex`` probes x-pack data-stream APIs it lacks). Returns the number copied."""
-    actions = (
-        {"_index": target, "_id": hit["_id"], "_source": hit["_source"]}
-        for hit in helpers.scan(client, index=source, query={"query": {"match_all": {}}}, size=chunk_size)
-    )
-    copied, _ = helpers.bulk(client, actions, chunk_size=chunk_size)
-    return copied
+def runs_alias(settings: Settings) -> str:
+    return RUNS.alias(settings.index.prefix)
 
 
-def ensure_indices(client: Elasticsearch, settings: Settings, specs=ALL_SPECS) -> dict[str, str]:
-    """Create or migrate every index so each alias points at its spec's version. Idempotent.
+def locks_alias(settings: Settings) -> str:
+    return LOCKS.alias(settings.index.prefix)
 
-    Returns alias -> action taken ("exists", "created" or "migrated from vN").
-    """
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where one logical index stands: the versions its alias points at (empty: not created yet)."""
+
+    spec: IndexSpec
+    alias: str
+    versions: tuple[int, ...]
+
+    @property
+    def current(self) -> bool:
+        return self.versions == (self.spec.version,)
+
+    @property
+    def missing(self) -> bool:
+        return not self.versions
+
+    @property
+    def outdated(self) -> bool:
+        return bool(self.versions) and max(self.versions) < self.spec.version
+
+    @property
+    def newer(self) -> bool:
+        return bool(self.versions) and max(self.versions) > self.spec.version
+
+
+def schema_state(
+    client: Elasticsearch, settings: Settings, specs: Sequence[IndexSpec] = ALL_SPECS
+) -> list[SchemaState]:
+    """What each alias points at now."""
+    prefix = settings.index.prefix
+    states = []
+    for spec in specs:
+        alias = spec.alias(prefix)
+        try:
+            names = list(client.indices.get_alias(name=alias).keys())
+        except NotFoundError:
+            names = []
+        versions = tuple(sorted(v for v in (spec.version_of(prefix, n) for n in names) if v is not None))
+        states.append(SchemaState(spec, alias, versions))
+    return states
+
+
+def ensure_indices(client: Elasticsearch, settings: Settings, specs: Sequence[IndexSpec] = ALL_SPECS) -> dict[str, str]:
+    """Create each missing index at its current version; never migrates. Idempotent and safe to run
+    from several processes at once. Returns alias -> "created" or "exists".
+
+    Raises SchemaOutdated when an alias points at an older version (``mediawatch index migrate`` moves
+    it) or a newer one (written by a newer mediawatch)."""
     prefix = settings.index.prefix
     actions: dict[str, str] = {}
-    for spec in specs:
-        alias, target = spec.alias(prefix), spec.concrete(prefix)
-        client.indices.put_index_template(name=alias, **spec.template_body(settings))
+    for state in schema_state(client, settings, specs):
+        spec = state.spec
+        if state.outdated or state.newer:
+            raise outdated_error(state, settings)
+        if state.current:
+            actions[state.alias] = "exists"
+            continue
+        client.indices.put_index_template(name=state.alias, **spec.template_body(settings))
+        target = spec.concrete(prefix)
         try:
-            current = list(client.indices.get_alias(name=alias).keys())
-        except NotFoundError:
-            current = []
-        if current == [target]:
-            actions[alias] = "exists"
-            continue
-        if not client.indices.exists(index=target):
-            client.indices.create(index=target)
-        if not current:
-            client.indices.put_alias(index=target, name=alias)
-            actions[alias] = "created"
-            continue
-        for old in current:
-            copy_index(client, old, target)
-        client.indices.refresh(index=target)
-        client.indices.update_aliases(
-            actions=[{"remove": {"index": old, "alias": alias}} for old in current]
-            + [{"add": {"index": target, "alias": alias}}]
-        )
-        actions[alias] = "migrated from " + ", ".join(current)
+            client.indices.create(index=target, aliases={state.alias: {}})
+        except BadRequestError as exc:
+            if getattr(exc, "error", "") != "resource_already_exists_exception":
+                raise
+            client.indices.put_alias(index=target, name=state.alias)
+        actions[state.alias] = "created"
     return actions
+
+
+def outdated_error(state: SchemaState, settings: Settings) -> SchemaOutdated:
+    found = ", ".join(f"v{v}" for v in state.versions)
+    if state.newer:
+        return SchemaOutdated(
+            f"the index {state.alias} is at schema {found}, newer than this mediawatch knows "
+            f"(v{state.spec.version}): upgrade mediawatch"
+        )
+    return SchemaOutdated(
+        f"the index {state.alias} is at schema {found}; this version of mediawatch needs v{state.spec.version}: "
+        "run `mediawatch index migrate` (writers are held off while it runs)"
+    )

@@ -33,3 +33,9 @@ class ClusterUnavailable(UserError):
     """Elasticsearch cannot be reached or refused the request."""
 
     exit_code = 3
+
+
+class SchemaOutdated(UserError):
+    """The index was written by another schema version: ``mediawatch index migrate`` (or an upgrade) first."""
+
+    exit_code = 3

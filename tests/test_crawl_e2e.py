@@ -1,6 +1,7 @@
 """End to end: the local site crawled by real Scrapy spiders into a real Elasticsearch node,
 then searched through the CLI. Three crawls: a first one, an immediate re-crawl (everything
-known, skipped), and one with revisiting forced (conditional requests answered 304)."""
+known and not due: skipped without a request), and one with revisiting forced (every known page
+due at once: conditional requests answered 304)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def world(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory):
         client = Elasticsearch(cluster.url)
         count_after_second = client.count(index=f"{prefix}-docs")["count"]
         server.requests.clear()
-        third = _crawl({**env, "MEDIAWATCH_CRAWL__REVISIT_AFTER_HOURS": "0"}, sources)
+        third = _crawl({**env, "MEDIAWATCH_CRAWL__REVISIT_MIN_HOURS": "0", "MEDIAWATCH_CRAWL__REVISIT_MAX_HOURS": "0"},
+                       sources)
         third_requests = server.requests.snapshot()
         docs = {
             hit["_source"]["url"]: hit["_source"]
@@ -72,13 +74,14 @@ def test_first_crawl_indexes_every_article_and_post(world) -> None:
     assert first["bacninh-forum"]["documents"] == len(catalog.posts)
     news = {u for u, d in world["docs"].items() if d["kind"] == "news"}
     assert news == {a.url for a in catalog.articles}
-    assert first["bacninh-news"]["http_errors"] == {"404": 1, "500": 1}
+    assert first["bacninh-news"]["failures"] == {"http_404": 1, "http_500": 1}
+    assert first["bacninh-news"]["health"] == "ok"  # a site's occasional 404/500 is not a failed crawl
     assert first["bacninh-forum"]["healthy"] is True
 
 
 def test_robots_disallowed_page_is_never_fetched_nor_indexed(world) -> None:
     disallowed = world["catalog"].disallowed
-    assert world["first"]["bacninh-news"]["robots_blocked"] == 1
+    assert world["first"]["bacninh-news"]["robots_refused"] == 1
     assert not [r for r in world["first_requests"] if r.path.startswith("/noi-bo/")]
     assert any(r.path == "/robots.txt" for r in world["first_requests"])
     assert _search(world, disallowed.token)["total"] == 0
@@ -177,6 +180,16 @@ def test_second_crawl_adds_no_duplicates_and_fetches_no_known_article(world) -> 
     assert second["bacninh-news"]["skipped_known"] >= len(catalog.articles) - 1
     article_paths = {a.path for a in catalog.articles}
     assert not [r for r in world["second_requests"] if r.path in article_paths]
+
+
+def test_second_crawl_requests_no_known_thread_page(world) -> None:
+    """Forum thread pages follow the same freshness rules as articles: not due, not requested."""
+    second, catalog = world["second"], world["catalog"]
+    thread_pages = {path for t in catalog.threads for path in t.page_paths}
+    requested = [r.path for r in world["second_requests"] if r.path in thread_pages]
+    assert len(thread_pages) > 10 and not requested
+    assert second["bacninh-forum"]["skipped_known"] == sum(t.pages for t in catalog.threads)
+    assert second["bacninh-forum"]["documents"] == 0
 
 
 def test_forced_revisit_uses_conditional_requests(world) -> None:

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
 
 from index.client import make_client
-from index.mappings import DOCS, PAGES, docs_alias, ensure_indices
+from index.mappings import DOCS, docs_alias, ensure_indices
 from index.search import SearchRequest, iter_hits, search
+from index.spool import Spool
 from index.writer import BulkWriter
 from mediawatch.errors import QuerySyntaxError
 from tests.conftest import REPO, Cluster, free_port, run_cli
@@ -28,32 +28,12 @@ def _doc(i: int, **extra) -> dict:
 def test_ensure_indices_is_idempotent_and_mappings_are_strict(cluster: Cluster, prefix: str, tmp_path: Path) -> None:
     settings = cluster.settings(prefix, tmp_path)
     client = make_client(settings)
-    assert ensure_indices(client, settings) == {f"{prefix}-docs": "created", f"{prefix}-pages": "created"}
-    assert ensure_indices(client, settings) == {f"{prefix}-docs": "exists", f"{prefix}-pages": "exists"}
+    names = [f"{prefix}-{name}" for name in ("docs", "pages", "runs", "locks")]
+    assert ensure_indices(client, settings) == dict.fromkeys(names, "created")
+    assert ensure_indices(client, settings) == dict.fromkeys(names, "exists")
     assert list(client.indices.get_alias(name=f"{prefix}-docs")) == [f"{prefix}-docs-v{DOCS.version}"]
     with pytest.raises(Exception, match="strict_dynamic_mapping|not allowed"):
         client.index(index=docs_alias(settings), id="x", document={"surprise": 1})
-
-
-def test_schema_version_bump_migrates_documents_behind_the_alias(
-    cluster: Cluster, prefix: str, tmp_path: Path
-) -> None:
-    settings = cluster.settings(prefix, tmp_path)
-    client = make_client(settings)
-    ensure_indices(client, settings)
-    writer = BulkWriter(client, batch_size=50)
-    for i in range(120):
-        writer.add(docs_alias(settings), f"d{i}", _doc(i))
-    writer.flush(refresh=True)
-    assert writer.stats.created == 120
-    old, new = DOCS.version, DOCS.version + 1
-    bumped = replace(DOCS, version=new, properties={**DOCS.properties, "extra_field": {"type": "keyword"}})
-    actions = ensure_indices(client, settings, specs=(bumped, PAGES))
-    assert actions[f"{prefix}-docs"] == f"migrated from {prefix}-docs-v{old}"
-    assert list(client.indices.get_alias(name=f"{prefix}-docs")) == [f"{prefix}-docs-v{new}"]
-    assert client.count(index=f"{prefix}-docs")["count"] == 120
-    client.index(index=f"{prefix}-docs", id="new", document={**_doc(999), "extra_field": "ok"}, refresh=True)
-    assert client.count(index=f"{prefix}-docs", query={"term": {"extra_field": "ok"}})["count"] == 1
 
 
 def test_writes_are_spooled_while_the_cluster_is_down_and_replayed_later(
@@ -61,17 +41,18 @@ def test_writes_are_spooled_while_the_cluster_is_down_and_replayed_later(
 ) -> None:
     settings = cluster.settings(prefix, tmp_path)
     ensure_indices(make_client(settings), settings)
-    spool = tmp_path / "spool.jsonl"
+    spool = Spool(tmp_path / "spool", max_bytes=10_000_000)
     down = Elasticsearch(f"http://127.0.0.1:{free_port()}", max_retries=0, request_timeout=2)
-    writer = BulkWriter(down, batch_size=10, spool_path=spool)
+    writer = BulkWriter(down, batch_size=10, spool=spool)
     for i in range(25):
         writer.add(docs_alias(settings), f"d{i}", _doc(i))
     writer.flush()
-    assert writer.stats.spooled == 25 and len(spool.read_text(encoding="utf-8").splitlines()) == 25
-    up = BulkWriter(make_client(settings), batch_size=10, spool_path=spool)
+    spool.close()
+    assert writer.stats.spooled == 25 and spool.usage().bytes > 0
+    up = BulkWriter(make_client(settings), batch_size=10, spool=Spool(tmp_path / "spool", max_bytes=10_000_000))
     assert up.replay_spool() == 25
     up.flush(refresh=True)
-    assert not spool.exists()
+    assert spool.segments() == []
     assert make_client(settings).count(index=docs_alias(settings))["count"] == 25
 
 

@@ -2,7 +2,8 @@
 one document per post, keyed by a stable URL (thread URL + post anchor).
 
 Thread pages are walked in order so each post knows its position in the thread; on a re-crawl a
-page that answers 304 is skipped and the walk continues at the next page we remembered.
+page that is not due yet (see ``index.pages.RevisitPolicy``) or answers 304 costs nothing more, and the
+walk continues at the next page we remembered.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from crawlers.identity import content_hash, doc_id
 from crawlers.items import DocumentItem
 from crawlers.spiders.base import SourceSpider
 from enrich.language import detect_language
+from index.pages import KnownPage
 
 _PAGE_SUFFIX = re.compile(r"(/page-\d+/?|[?&]page=\d+)$")
 _BLOCKS = {"p", "div", "li", "br", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre"}
@@ -47,9 +49,8 @@ class ForumSpider(SourceSpider):
     kind = "forum"
 
     async def start(self) -> AsyncIterator[Any]:
-        self.open_store()
         for url in self.source.sections:
-            yield scrapy.Request(url, callback=self.parse_section, dont_filter=True)
+            yield self.entry_request(url, self.parse_section)
 
     def parse_section(self, response: Response) -> Iterator[Any]:
         if not isinstance(response, TextResponse):
@@ -61,25 +62,26 @@ class ForumSpider(SourceSpider):
                 yield self.thread_page_request(thread_url, thread_url, offset=0)
         next_href = response.css(_attr(sel.next_page, "href")).get()
         if next_href:
-            yield scrapy.Request(response.urljoin(next_href), callback=self.parse_section)
+            yield self.request(response.urljoin(next_href), self.parse_section)
 
     def thread_page_request(self, page_url: str, thread_url: str, offset: int) -> scrapy.Request:
-        known = self.known.get(page_url)
-        return scrapy.Request(
-            page_url,
-            callback=self.parse_thread_page,
-            headers=known.conditional_headers() if known else None,
-            meta={"handle_httpstatus_list": [304], "mw_known": known, "mw_thread": thread_url, "mw_offset": offset},
-        )
+        return self.page_request(page_url, self.parse_thread_page, "thread_page", mw_thread=thread_url,
+                                 mw_offset=offset)
+
+    def known_fresh(self, request: scrapy.Request, known: KnownPage) -> Iterator[Any]:
+        """A thread page not due yet: the walk goes on at the next page we remembered."""
+        if known.next_url:
+            offset = request.meta["mw_offset"] + len(known.doc_ids)
+            yield self.thread_page_request(known.next_url, request.meta["mw_thread"], offset)
 
     def parse_thread_page(self, response: Response) -> Iterator[Any]:
         thread_url: str = response.meta["mw_thread"]
         offset: int = response.meta["mw_offset"]
         if response.status == 304:
-            state = self.not_modified(response, "thread_page")
-            yield state
-            if state.next_url:
-                yield self.thread_page_request(state.next_url, thread_url, offset + len(state.doc_ids))
+            page = self.not_modified(response, "thread_page")
+            yield page
+            if page.state.next_url:
+                yield self.thread_page_request(page.state.next_url, thread_url, offset + len(page.state.doc_ids))
             return
         if not isinstance(response, TextResponse):
             return
@@ -90,19 +92,20 @@ class ForumSpider(SourceSpider):
         next_url = self.canonical(response.urljoin(next_href)) if next_href else None
         fingerprint = hashlib.sha1("".join(p.content_hash for p in posts).encode()).hexdigest()
         known = response.meta.get("mw_known")
-        if known is not None and known.content_hash == fingerprint:
-            self.count("unchanged")
-        else:
-            yield from posts
-        yield self.page_state(
+        state = self.page_state(
             response, "thread_page", next_url=next_url, content_hash=fingerprint, doc_ids=[p.id for p in posts]
         )
+        if known is not None and known.content_hash == fingerprint:
+            self.count("unchanged")
+            yield self.page(state)
+        else:
+            yield self.page(state, posts)
         if next_url and self.source.allows(next_url):
             yield self.thread_page_request(next_url, thread_url, offset + len(posts))
 
     def extract_posts(self, response: TextResponse, thread_url: str, title: str, offset: int) -> Iterator[DocumentItem]:
         sel = self.source.forum
-        timezone = self.source.timezone or self.mw_settings.crawl.timezone
+        timezone = self.timezone
         for index, post in enumerate(response.css(sel.post), start=1):
             text = post_text(post.css(sel.body).get() or "")
             if not text:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
-import scrapy
+from scrapy import Request
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.gz import gunzip
@@ -28,15 +28,13 @@ class NewsSpider(SourceSpider):
     kind = "news"
 
     async def start(self) -> AsyncIterator[Any]:
-        self.open_store()
-        self.skipped: set[str] = set()
         src = self.source
         for url in src.feeds:
-            yield scrapy.Request(url, callback=self.parse_feed, priority=20, dont_filter=True)
+            yield self.entry_request(url, self.parse_feed, priority=20)
         for url in src.sitemaps:
-            yield scrapy.Request(url, callback=self.parse_sitemap, priority=10, dont_filter=True)
+            yield self.entry_request(url, self.parse_sitemap, priority=10)
         for url in [src.home, *src.sections]:
-            yield scrapy.Request(url, callback=self.parse_listing, dont_filter=True)
+            yield self.entry_request(url, self.parse_listing)
 
     # -- discovery -------------------------------------------------------------------------
     def parse_feed(self, response: Response) -> Iterator[Any]:
@@ -66,7 +64,7 @@ class NewsSpider(SourceSpider):
             if not loc or not self.source.allows(loc):
                 continue
             if sitemap.type == "sitemapindex":
-                yield scrapy.Request(loc, callback=self.parse_sitemap, priority=10)
+                yield self.request(loc, self.parse_sitemap, priority=10)
             elif self.source.is_article_url(loc) or not self.source.article_patterns:
                 yield from self.article_request(loc)
 
@@ -84,7 +82,7 @@ class NewsSpider(SourceSpider):
             if self.source.is_article_url(url):
                 yield from self.article_request(url)
             elif self.source.is_followable(url) or (not patterns and response.meta.get("depth", 0) < 2):
-                yield scrapy.Request(url, callback=self.parse_listing)
+                yield self.request(url, self.parse_listing)
 
     @staticmethod
     def looks_like_article(response: TextResponse) -> bool:
@@ -97,23 +95,10 @@ class NewsSpider(SourceSpider):
             return True
         return bool(response.css("article h1")) and len(response.css("article p")) >= 3
 
-    def article_request(self, url: str, published_hint: datetime | None = None) -> Iterator[scrapy.Request]:
-        """A request for an article page, unless we fetched it recently; conditional if we have it."""
-        url = self.canonical(url)
-        if not self.source.allows(url):
-            return
-        known = self.known.get(url)
-        if self.store.is_fresh(known):
-            if url not in self.skipped:
-                self.skipped.add(url)
-                self.count("skipped_known")
-            return
-        yield scrapy.Request(
-            url,
-            callback=self.parse_article,
-            headers=known.conditional_headers() if known else None,
-            meta={"handle_httpstatus_list": [304], "mw_known": known, "mw_published_hint": published_hint},
-        )
+    def article_request(self, url: str, published_hint: datetime | None = None) -> Iterator[Request]:
+        """A request for an article page (skipped when known and not due; conditional when due)."""
+        if self.source.allows(url):
+            yield self.page_request(url, self.parse_article, "article", mw_published_hint=published_hint)
 
     # -- articles --------------------------------------------------------------------------
     def parse_article(self, response: Response) -> Iterator[Any]:
@@ -126,26 +111,26 @@ class NewsSpider(SourceSpider):
             url=response.url,
             content_type=(response.headers.get("Content-Type") or b"").decode("latin-1") or None,
             selectors=src.selectors or None,
-            timezone=src.timezone or self.mw_settings.crawl.timezone,
+            timezone=self.timezone,
             language_hint=src.language,
         )
         if not article.text.strip():
             self.count("empty_text")
             self.logger.warning("no article text found at %s", response.url)
-            yield self.page_state(response, "article")
+            yield self.page(self.page_state(response, "article", content_hash=None))
             return
         url = self.choose_url(response.url, article.canonical_url)
         fingerprint = content_hash(article.text)
         identity = doc_id(url)
         known = response.meta.get("mw_known")
-        page = self.page_state(response, "article", content_hash=fingerprint, doc_ids=[identity])
+        state = self.page_state(response, "article", content_hash=fingerprint, doc_ids=[identity])
         if known is not None and known.content_hash == fingerprint:
             self.count("unchanged")
-            yield page
+            yield self.page(state)
             return
         published = article.published or response.meta.get("mw_published_hint")
         date_source = article.date_source if article.published else ("feed" if published else None)
-        yield DocumentItem(
+        document = DocumentItem(
             id=identity,
             url=url,
             source=src.id,
@@ -164,7 +149,7 @@ class NewsSpider(SourceSpider):
             date_source=date_source,
             encoding=article.encoding,
         )
-        yield page
+        yield self.page(state, [document])
 
     def choose_url(self, fetched: str, declared: str | None) -> str:
         """The article's identity URL: its rel=canonical when that stays on this source's site

@@ -6,10 +6,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from enrich.backfill import backfill
 from enrich.tagger import get_tagger
 from index.client import make_client, ping_or_raise
 from index.mappings import ensure_indices
+from mediawatch.backfill import backfill
 from mediawatch.cli import app, console
 from mediawatch.cli.enrich import enrich_app
 from mediawatch.config import get_settings

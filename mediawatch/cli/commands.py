@@ -1,3 +1,3 @@
 """Imports every command module so its @app.command()/add_typer registrations run."""
 
-from mediawatch.cli import backfill, crawl, enrich, es, extract, prune, search, sources  # noqa: F401
+from mediawatch.cli import backfill, crawl, enrich, es, extract, indices, prune, search, sources, status  # noqa: F401

@@ -1,4 +1,5 @@
-"""``mediawatch crawl``: crawl sources now, with live progress and a health table."""
+"""``mediawatch crawl``: crawl sources now, with live progress, a health table and a documented exit code
+(see :mod:`crawlers.runner`)."""
 
 from __future__ import annotations
 
@@ -6,64 +7,93 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from crawlers.runner import CrawlReport, run_crawl, select_sources
-from mediawatch.cli import app, console
-from mediawatch.config import get_settings
+from crawlers.report import CrawlReport
+from crawlers.runner import CrawlOutcome, run_crawl, select_sources
+from mediawatch.cli import app, console, err_console
+from mediawatch.config import Settings, get_settings
+
+HEALTH_STYLE = {"ok": "green", "degraded": "yellow", "failed": "red", "interrupted": "magenta"}
 
 
 @app.command("crawl")
 def crawl(
     source_ids: list[str] = typer.Argument(None, help="Source ids; none means every enabled source."),
-    file: Path | None = typer.Option(None, "--sources", "-f", help="Sources file (default: settings)."),
+    file: Path | None = typer.Option(None, "--sources", "-f", help="Sources file (default: crawl.sources_file)."),
     as_json: bool = typer.Option(False, "--json", help="Print the reports as JSON."),
 ) -> None:
-    """Crawl sources into Elasticsearch (politely; only what is new)."""
+    """Crawl sources into Elasticsearch (politely; only what is new).
+
+    Exit codes: 0 ok; 2 bad usage or configuration; 3 Elasticsearch unreachable or schema outdated;
+    4 a model cannot load; 5 finished with failures; 6 writes spooled (replayed by the next crawl);
+    130 interrupted."""
     settings = get_settings()
-    sources = select_sources(settings, source_ids or [], sources_file=file)
-    reports = crawl_with_progress(settings, sources, file, quiet=as_json)
+    if file is not None:
+        settings = settings.model_copy(update={"crawl": settings.crawl.model_copy(update={"sources_file": file})})
+    sources = select_sources(settings, source_ids or [])
+    outcome = crawl_with_progress(settings, sources, quiet=as_json)
     if as_json:
-        typer.echo(json.dumps([_report_json(r) for r in reports], ensure_ascii=False, indent=2, default=str))
+        typer.echo(json.dumps([r.to_json() for r in outcome.reports], ensure_ascii=False, indent=2, default=str))
     else:
-        print_reports(reports)
-    if not all(r.finish_reason == "finished" for r in reports):
-        raise typer.Exit(1)
+        print_reports(outcome.reports)
+    print_summary(outcome, settings)
+    raise typer.Exit(outcome.exit_code)
 
 
-def crawl_with_progress(settings, sources, file, *, quiet: bool) -> list[CrawlReport]:
+def crawl_with_progress(settings: Settings, sources: list, *, quiet: bool) -> CrawlOutcome:
     with Progress(
         SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(bar_width=None),
         TextColumn("{task.fields[pages]} pages · {task.fields[docs]} documents"), TimeElapsedColumn(),
-        console=console, disable=quiet, transient=False,
+        console=err_console if quiet else console, disable=quiet, transient=False,
     ) as progress:
         tasks = {s.id: progress.add_task(s.id, total=None, pages=0, docs=0) for s in sources}
         counts = {s.id: {"pages": 0, "docs": 0} for s in sources}
 
-        def on_event(source_id: str, event: str) -> None:
+        def on_event(source_id: str, event: str, n: int) -> None:
             key = "pages" if event == "page" else "docs"
-            counts[source_id][key] += 1
+            counts[source_id][key] += n
             progress.update(tasks[source_id], **counts[source_id])
 
-        reports = run_crawl(settings, sources, sources_file=file, on_event=on_event)
+        outcome = run_crawl(settings, sources, on_event=on_event)
         for s in sources:
             progress.update(tasks[s.id], total=1, completed=1)
-    return reports
-
-
-def _report_json(r: CrawlReport) -> dict:
-    return {k: v for k, v in r.__dict__.items() if k != "stats"} | {"healthy": r.healthy}
+    return outcome
 
 
 def print_reports(reports: list[CrawlReport]) -> None:
     table = Table(title="Crawl report")
-    for col in ("source", "result", "pages", "new/changed docs", "304", "skipped (known)", "robots-blocked",
-                "HTTP errors", "health"):
+    for col in ("source", "health", "pages", "new", "updated", "unchanged", "304", "skipped (known)",
+                "robots", "failed fetches"):
         table.add_column(col)
     for r in reports:
-        errors = ", ".join(f"{code}×{n}" for code, n in sorted(r.http_errors.items())) or "-"
-        health = "[green]ok[/]" if r.healthy else f"[red]{r.errors} errors, {r.spooled} spooled[/]"
-        table.add_row(r.source, r.finish_reason, str(r.pages), str(r.documents), str(r.not_modified),
-                      str(r.skipped_known), str(r.robots_blocked), errors, health)
+        failed = ", ".join(f"{reason}×{n}" for reason, n in sorted(r.failures.items())) or "-"
+        style = HEALTH_STYLE.get(r.health, "white")
+        table.add_row(r.source, f"[{style}]{r.health}[/]", str(r.pages), str(r.created), str(r.updated),
+                      str(r.unchanged), str(r.not_modified), str(r.skipped_known), str(r.robots_refused),
+                      escape(failed))
     console.print(table)
+    for r in reports:
+        for problem in r.problems:
+            console.print(f"[{HEALTH_STYLE.get(r.health, 'white')}]{r.source}:[/] {escape(problem)}",
+                          highlight=False)
+
+
+def print_summary(outcome: CrawlOutcome, settings: Settings) -> None:
+    """One line each for what a person must know: writes spooled, documents rejected, an interruption."""
+    reports = outcome.reports
+    spooled = sum(r.spooled for r in reports)
+    rejected = sum(r.rejected for r in reports)
+    saved = sum(r.created + r.updated for r in reports)
+    if spooled:
+        where = settings.data_dir / "spool" / settings.index.prefix
+        err_console.print(f"warning: {spooled} writes spooled to {where} (Elasticsearch unavailable); "
+                          "the next crawl replays them", highlight=False, soft_wrap=True)
+    if rejected:
+        err_console.print(f"warning: Elasticsearch rejected {rejected} documents; their pages will be fetched "
+                          "again by the next crawl", highlight=False, soft_wrap=True)
+    if outcome.interrupted:
+        err_console.print(f"interrupted: {saved} documents saved; pages still in progress will be fetched again "
+                          "by the next crawl", highlight=False, soft_wrap=True)

@@ -36,8 +36,8 @@ def main() -> int:
     with serve(port=SITE_PORT) as site:
         console.print(f"[bold]Local test site[/] {site.base_url}/  (news and forum)")
         sources = select_sources(settings, [])
-        reports = crawl_with_progress(settings, sources, None, quiet=False)
-    print_reports(reports)
+        outcome = crawl_with_progress(settings, sources, quiet=False)
+    print_reports(outcome.reports)
     client = make_client(settings)
     for query, flags, filters in QUERIES:
         console.rule(f"mediawatch search '{query}' {flags}".strip())
