@@ -52,6 +52,10 @@ _DMY = re.compile(r"(?<![\d/.-])(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4}|\
 _VI_WORDS = re.compile(
     r"(?:ngày|ngay)?\s*(\d{1,2})\s*(?:tháng|thang)\s*(\d{1,2})\s*(?:,|năm|nam|/)?\s*(\d{4})(?!\d)"
 )
+_EN_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+_EN_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)(?:[a-z]*\.?)"
+_EN_MONTH_FIRST = re.compile(rf"\b{_EN_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)")
+_EN_DAY_FIRST = re.compile(rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_EN_MONTH},?\s+(\d{{4}})(?!\d)")
 _DM_WITH_TIME = re.compile(r"(?<![\d/.-])(\d{1,2})/(\d{1,2})(?![\d/])")
 _TIME = re.compile(
     r"(?<![\d+:.-])(\d{1,2})\s*(?::|h|g|giờ|gio)\s*(\d{2})(?:\s*(?::|phút|phut)\s*(\d{2}))?(?!\d)"
@@ -186,6 +190,18 @@ def _find_calendar_date(s: str, now: datetime, tz: tzinfo) -> date | None:
         first, second, year = int(match.group(1)), int(match.group(2)), int(match.group(3))
         # Day-first; month-first only when day-first is impossible ("11/24/2026").
         found = _make_date(year, second, first) or _make_date(year, first, second)
+        if found:
+            return found
+    # "November 23, 2026" / "23 Nov 2026" here rather than in dateparser: English bylines are common
+    # and dateparser costs milliseconds per string.
+    match = _EN_MONTH_FIRST.search(s)
+    if match:
+        found = _make_date(int(match.group(3)), _EN_MONTHS[match.group(1)], int(match.group(2)))
+        if found:
+            return found
+    match = _EN_DAY_FIRST.search(s)
+    if match:
+        found = _make_date(int(match.group(3)), _EN_MONTHS[match.group(2)], int(match.group(1)))
         if found:
             return found
     if _TIME.search(s):  # forum style "24/11 08:30": the current year, or last year if that is ahead
@@ -323,23 +339,32 @@ _UPDATE_LABEL = re.compile(r"cập nhật|cap nhat|updated|update|chỉnh sửa|
 _DATE_LIKE = re.compile(
     r"\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*\d{2,4}|\d{4}-\d{2}-\d{2}|tháng\s*\d|thang\s*\d|"
     r"\d+\s*(?:giây|phút|giờ|tiếng|ngày|tuần|tháng|năm)\s*trước|hôm qua|hôm nay|vừa xong|"
-    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}|\bago\b",
-    re.IGNORECASE,
-)
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}|\bago\b"
+)  # matched against lower-cased text, which is much faster than re.IGNORECASE
+_DATE_HINT = re.compile(r"\d|hôm|vừa|ago")  # every _DATE_LIKE match holds one: a cheap first test
 _URL_DATE = (
     re.compile(r"/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})(?:/|$|[^\d])"),
     re.compile(r"[/_.-]((?:19|20)\d{2})(\d{2})(\d{2})(?:\d{2,})?(?=[/_.-]|\.html?|$)"),
     re.compile(r"/((?:19|20)\d{2})-(\d{2})-(\d{2})(?:[/_-]|$)"),
 )
 _TEXT_SCAN_AFTER_TITLE = 60
+#: A byline stamp may sit this many elements above the ``<h1>`` (Tuổi Trẻ-style "date above title");
+#: further up is the page header, whose "today" clock is not the article's date.
+_STAMP_SCAN_BEFORE_TITLE = 12
+_MAX_STAMP_TEXT = 80
 _MAX_DATE_TEXT = 160
 _MAX_RELATIVE_TEXT = 40
 
 
 @dataclass(frozen=True)
 class PageDates:
-    """Dates found in a page: ``source`` says how ``published`` was found (meta, jsonld, time, text,
-    relative, htmldate, url)."""
+    """Dates found in a page; ``source`` says how ``published`` was found:
+
+    "meta" (a ``<meta>`` tag or ``itemprop``), "jsonld" (the article's JSON-LD), "time" (a
+    ``<time datetime>`` element), "text" (a date printed on the page, such as the byline stamp, also
+    when it overrode metadata that contradicted it), "relative" ("2 giờ trước", measured from now),
+    "htmldate" (htmldate's guess), "url" (a date in the URL; also htmldate's guess on the same day).
+    :func:`crawlers.extract.extract_article` adds "selector" (a per-source CSS selector)."""
 
     published: datetime | None = None
     updated: datetime | None = None
@@ -359,13 +384,20 @@ def _future_limit(now: datetime) -> datetime:
 
 
 def _first_valid(values: Iterable[str | None], tz_name: str, now: datetime) -> datetime | None:
+    return _first_valid_raw(values, tz_name, now)[0]
+
+
+def _first_valid_raw(
+    values: Iterable[str | None], tz_name: str, now: datetime
+) -> tuple[datetime | None, str | None]:
+    """The first value that parses to a date not after ``now`` plus a day, with the string it came from."""
     limit = _future_limit(now)
     for value in values:
         if value:
             parsed = parse_date(value, timezone=tz_name, now=now)
             if parsed is not None and parsed <= limit:
-                return parsed
-    return None
+                return parsed, value
+    return None, None
 
 
 def _meta_values(tree: HtmlElement, keys: tuple[str, ...]) -> list[str]:
@@ -424,15 +456,19 @@ def dates_from_metadata(
     tree: HtmlElement, *, timezone: str = DEFAULT_TIMEZONE, now: datetime | None = None
 ) -> PageDates:
     """Dates declared as metadata: ``<meta>`` tags, JSON-LD, ``itemprop`` and ``<time datetime>``."""
-    current = _aware_now(now, zone(timezone))
-    published = _first_valid(_meta_values(tree, _PUBLISHED_META), timezone, current)
+    return _metadata_dates(tree, timezone, _aware_now(now, zone(timezone)))[0]
+
+
+def _metadata_dates(tree: HtmlElement, timezone: str, current: datetime) -> tuple[PageDates, str | None]:
+    """:func:`dates_from_metadata`, plus the string the published date was read from."""
+    published, raw = _first_valid_raw(_meta_values(tree, _PUBLISHED_META), timezone, current)
     updated = _first_valid(_meta_values(tree, _UPDATED_META), timezone, current)
     source = "meta" if published else None
 
     article = article_jsonld(tree)
     if article is not None:
         if published is None:
-            published = _first_valid(
+            published, raw = _first_valid_raw(
                 [_str(article.get("datePublished")), _str(article.get("dateCreated"))], timezone, current
             )
             source = "jsonld" if published else None
@@ -447,18 +483,18 @@ def dates_from_metadata(
                 el.get("content") or el.get("datetime") or el.text_content()
                 for el in tree.xpath(f"//*[translate(@itemprop, 'DPM', 'dpm')='{prop}']")
             ]
-            value = _first_valid(values, timezone, current)
+            value, value_raw = _first_valid_raw(values, timezone, current)
             if is_published and value is not None:
-                published, source = value, "meta"
+                published, raw, source = value, value_raw, "meta"
             elif value is not None:
                 updated = value
 
     if published is None:
         times = tree.xpath("//time[@pubdate][@datetime]") or tree.xpath("//time[@datetime]")
         usable = [t for t in times if not _in_boilerplate(t)]
-        published = _first_valid([t.get("datetime") for t in usable[:3]], timezone, current)
+        published, raw = _first_valid_raw([t.get("datetime") for t in usable[:3]], timezone, current)
         source = "time" if published else None
-    return PageDates(published, updated, source)
+    return PageDates(published, updated, source), raw
 
 
 def _str(value: Any) -> str | None:
@@ -499,14 +535,49 @@ def dates_from_text(
     tree: HtmlElement, *, timezone: str = DEFAULT_TIMEZONE, now: datetime | None = None
 ) -> PageDates:
     """Dates printed on the page: elements whose class/id mentions date/time, and short date-like
-    texts just after the ``<h1>``; the candidate nearest the title wins, comments and sidebars are skipped.
+    texts just after the ``<h1>``; comments and sidebars are skipped. A byline stamp (a short text with a
+    date and a clock time, or a relative phrase) after the title or just above it beats a bare date
+    anywhere; otherwise the candidate nearest the title wins, after the title before above it.
     ``source`` is "relative" for phrases like "2 giờ trước", else "text"."""
-    current = _aware_now(now, zone(timezone))
+    return _text_dates(tree, timezone, _aware_now(now, zone(timezone)))[0]
+
+
+@dataclass(frozen=True)
+class _Stamp:
+    """The visible byline stamp with a calendar date and a clock time: ``value`` in UTC, ``wall`` the
+    naive local time as printed (in the offset written next to it, else the source's timezone)."""
+
+    value: datetime
+    wall: datetime
+
+
+def _is_clock_stamp(text: str) -> bool:
+    """A short text with a calendar date and a clock time ("Thứ hai, 24/11/2026, 08:30 (GMT+7)")."""
+    s = _normalize(text)
+    if len(s) > _MAX_STAMP_TEXT or _find_time(s) is None:
+        return False
+    return bool(
+        _YMD.search(s) or _DMY.search(s) or _VI_WORDS.search(s) or _EN_MONTH_FIRST.search(s) or _EN_DAY_FIRST.search(s)
+        or _DM_WITH_TIME.search(_TIME.sub(" ", s))
+    )
+
+
+def _wall_clock(text: str, value: datetime, tz: tzinfo) -> datetime:
+    s = _normalize(text)
+    found = _find_time(s)
+    offset = _find_offset(s[found[1] :]) if found else None
+    return value.astimezone(offset or tz).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def _text_dates(tree: HtmlElement, timezone: str, current: datetime) -> tuple[PageDates, _Stamp | None]:
+    """:func:`dates_from_text`, plus the byline stamp when the published date is one with a clock time."""
     elements = [el for el in tree.iter() if isinstance(el.tag, str)]
     if not elements:
-        return PageDates()
+        return PageDates(), None
     h1 = next((i for i, el in enumerate(elements) if el.tag == "h1"), None)
-    candidates: list[tuple[int, int, HtmlElement, str]] = []
+    # (tier, after, distance, text): tier 0 is a byline stamp in the article's head, 1 anything else
+    candidates: list[tuple[int, int, int, str, bool]] = []
+    date_like: dict[str, bool] = {}  # nested elements often share one text
     for index, element in enumerate(elements):
         if element.tag in ("script", "style", "head", "title", "meta", "html", "body"):
             continue
@@ -516,37 +587,47 @@ def dates_from_text(
         if not (by_class or near_title):
             continue
         text = _short_text(element, _MAX_DATE_TEXT)
-        if not text or not _DATE_LIKE.search(text):
+        if not text:
             continue
-        if _in_boilerplate(element):
+        looks = date_like.get(text)
+        if looks is None:
+            low = text.lower()
+            looks = date_like[text] = bool(_DATE_HINT.search(low) and _DATE_LIKE.search(low))
+        if not looks or _in_boilerplate(element):
             continue
         distance = abs(index - h1) if h1 is not None else index
         after = 0 if h1 is None or index > h1 else 1
-        candidates.append((after, distance, element, text))
+        clock = _is_clock_stamp(text)
+        stamp = clock or (len(text) <= _MAX_RELATIVE_TEXT and is_relative(text))
+        in_head = after == 0 or distance <= _STAMP_SCAN_BEFORE_TITLE
+        candidates.append((0 if stamp and in_head else 1, after, distance, text, clock))
 
     published: datetime | None = None
     updated: datetime | None = None
     source: str | None = None
     updated_kind: str | None = None
+    byline: _Stamp | None = None
     limit = _future_limit(current)
-    for _, _, _, text in sorted(candidates, key=lambda c: (c[0], c[1])):
+    tz = zone(timezone)
+    for tier, _, _, text, clock in sorted(candidates, key=lambda c: c[:3]):
+        is_update = bool(_UPDATE_LABEL.match(text.lstrip(" -|:(")))
+        if (updated if is_update else published) is not None:
+            continue  # decided already: no need to parse it
         value = parse_date(text, timezone=timezone, now=current)
         if value is None or value > limit:
             continue
         kind = "relative" if is_relative(text) else "text"
         if kind == "relative" and len(text) > _MAX_RELATIVE_TEXT:
             continue  # "Giá vàng hôm nay tăng" is a headline, not a date label
-        if _UPDATE_LABEL.match(text.lstrip(" -|:(")):
-            if updated is None:
-                updated, updated_kind = value, kind
+        if is_update:
+            updated, updated_kind = value, kind
             continue
-        if published is None:
-            published, source = value, kind
-        if published and updated:
-            break
+        published, source = value, kind
+        if tier == 0 and clock and kind == "text":
+            byline = _Stamp(value, _wall_clock(text, value, tz))
     if published is None and updated is not None:
         published, source = updated, updated_kind  # "Cập nhật: ..." is the only date shown
-    return PageDates(published, updated, source)
+    return PageDates(published, updated, source), byline
 
 
 def date_from_url(url: str | None, *, timezone: str = DEFAULT_TIMEZONE) -> datetime | None:
@@ -611,15 +692,24 @@ def find_dates_in_html(
     now: datetime | None = None,
     use_htmldate: bool = True,
 ) -> PageDates:
-    """Published/updated dates of a parsed page, by decreasing reliability: metadata, visible date text
-    near the title, htmldate, then a date in the URL. Dates more than a day after ``now`` are ignored."""
+    """Published/updated dates of a parsed page: metadata, visible date text near the title, htmldate,
+    then a date in the URL. Dates more than a day after ``now`` are ignored.
+
+    Where the page shows a byline stamp with a date and a clock time, ``published`` is that stamp to the
+    minute: metadata wins only when it agrees with it (to the minute) or when no such stamp is shown. So
+    an offset written next to the stamp ("(GMT+7)") beats a contradicting meta/JSON-LD offset, and a
+    date-only value never beats a stamp with a time. When the metadata time is the stamp's wall-clock
+    time under a wrong offset (local time labelled UTC), its ``updated`` time is corrected the same way."""
     current = _aware_now(now, zone(timezone))
-    meta = dates_from_metadata(tree, timezone=timezone, now=current)
-    updated = meta.updated
+    meta, meta_raw = _metadata_dates(tree, timezone, current)
+    text, byline = _text_dates(tree, timezone, current)
+    updated = meta.updated or text.updated
     if meta.published is not None:
-        return _ordered(meta.published, updated, meta.source)
-    text = dates_from_text(tree, timezone=timezone, now=current)
-    updated = updated or text.updated
+        if byline is None or _same_minute(meta.published, byline.value):
+            return _ordered(meta.published, updated, meta.source)
+        if meta.updated is not None and _iso_wall_clock(meta_raw) == byline.wall:
+            updated = meta.updated + (byline.value - meta.published)
+        return _ordered(byline.value, updated, "text")
     if text.published is not None:
         return _ordered(text.published, updated, text.source)
     from_url = date_from_url(url, timezone=timezone)
@@ -634,6 +724,24 @@ def find_dates_in_html(
     if updated is not None:  # only a modification date is known: better than none for ordering
         return PageDates(updated, updated, "meta" if meta.updated is not None else text.source)
     return PageDates()
+
+
+def _same_minute(a: datetime, b: datetime) -> bool:
+    return a.replace(second=0, microsecond=0) == b.replace(second=0, microsecond=0)
+
+
+_ISO_WALL = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})")
+
+
+def _iso_wall_clock(raw: str | None) -> datetime | None:
+    """The local time an ISO 8601 string writes, ignoring its offset ("2026-11-24T08:30:00Z" -> 08:30)."""
+    match = _ISO_WALL.match(raw or "")
+    if match is None:
+        return None
+    try:
+        return datetime(*(int(part) for part in match.groups()))  # type: ignore[arg-type]
+    except ValueError:
+        return None
 
 
 def _ordered(published: datetime, updated: datetime | None, source: str | None) -> PageDates:

@@ -4,6 +4,10 @@
 elements in a fast pre-pass, takes the main text and metadata from trafilatura, dates from
 :mod:`crawlers.dates`, the language from :mod:`enrich.language`, and lets per-source CSS selectors
 override any field. It never raises on bad markup: unusable input yields an Article with empty text.
+
+Contract with the library: our own cleaning never removes text that plain ``trafilatura`` (run with
+:data:`TRAFILATURA_OPTIONS` on the raw page) would keep, unless the cut has a reason stated where it
+is made (``tests/test_extract_outlets.py`` checks this on every page we have).
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 
@@ -38,6 +44,18 @@ logging.getLogger("trafilatura.core").setLevel(logging.ERROR)
 
 #: Above this many characters of markup (after scripts/styles are dropped) extraction runs in fast mode.
 FAST_EXTRACTION_CHARS = 1_000_000
+#: The options every trafilatura call here uses (the first pass; an empty result is retried without
+#: ``favor_precision``). Tests and the bench run plain trafilatura with the same ones.
+TRAFILATURA_OPTIONS: dict[str, Any] = {
+    "favor_precision": True,
+    "include_comments": False,
+    "include_tables": True,
+    "include_images": False,
+    "include_links": False,
+    "include_formatting": False,
+    "with_metadata": True,
+    "deduplicate": False,
+}
 SELECTOR_FIELDS = ("title", "text", "published", "updated", "author", "section")
 _BINARY_TYPES = (
     "image/", "audio/", "video/", "font/", "application/pdf", "application/zip", "application/gzip",
@@ -52,6 +70,18 @@ _HIDDEN_XPATH = (
     f"//*[@hidden or @aria-hidden='true' or contains({_LOWER}, 'display:none')"
     f" or contains({_LOWER}, 'visibility:hidden')]"
 )
+#: A hidden block among the article's paragraphs with at least this much text is a fold (see _is_fold).
+FOLD_MIN_CHARS = 50
+_INLINE_TAGS = {"a", "span", "b", "strong", "i", "em", "small", "sup", "sub", "img", "svg", "button", "input", "label"}
+_DATELINE_XPATH = lxml.etree.XPath(
+    "//*[self::strong or self::b or self::span or self::em or self::div or self::p][not(*)]"
+    "[following-sibling::node()[1][self::text()][normalize-space()]]"
+    "[not(preceding-sibling::node()[normalize-space()])]"
+)
+_DATELINE_CLASS = re.compile(
+    r"(?:^|[\s_-])(?:dateline|date-line|location(?:-stamp)?|dia-?danh|dia-?diem|place)(?:$|[\s_-])", re.IGNORECASE
+)
+_NOT_DATELINE = re.compile(r"[\d.,;!?\"“”]|[–—:|](?!$)")  # digits, sentence punctuation, a separator inside
 _PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, default_doctype=False)
 _BLOCK_TAGS = {
     "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
@@ -105,10 +135,31 @@ class Article:
 # --- pre-pass and parsing -------------------------------------------------------------------------
 
 
+def _comment_end(lower: str, start: int) -> int:
+    """Where the comment opened at ``start`` ends, as the HTML standard (and lxml, and browsers) read it:
+    ``<!-->`` and ``<!--->`` are whole empty comments, any other ends at the first ``-->`` or ``--!>``;
+    an unclosed one runs to the end of the document."""
+    body = start + 4
+    if lower.startswith(">", body):
+        return body + 1
+    if lower.startswith("->", body):
+        return body + 2
+    close = lower.find("--", body)
+    while close >= 0:
+        if lower.startswith(">", close + 2):
+            return close + 3
+        if lower.startswith("!>", close + 2):
+            return close + 4
+        close = lower.find("--", close + 1)
+    return len(lower)
+
+
 def strip_noise(html: str) -> str:
     """Remove ``<script>`` (JSON-LD kept), ``<style>``, ``<template>`` and comments in one linear pass.
 
-    Unclosed ``<script>``/``<style>`` swallow the rest of the document, as in browsers."""
+    Each cut is one a browser makes too: none of these is ever shown. Comments end where the HTML
+    standard ends them (:func:`_comment_end`); unclosed ``<script>``/``<style>`` swallow the rest of the
+    document, as in browsers (lxml reads them so too, so trafilatura loses that text as well)."""
     lower = html.lower()
     parts: list[str] = []
     position = 0
@@ -121,8 +172,7 @@ def strip_noise(html: str) -> str:
         opener = match.group()
         keep = False
         if opener == "<!--":
-            close = lower.find("-->", start + 4)
-            end = length if close < 0 else close + 3
+            end = _comment_end(lower, start)
         else:
             name = opener[1:]
             tag_end = lower.find(">", start)
@@ -142,7 +192,8 @@ def strip_noise(html: str) -> str:
 
 
 def parse_html(html: str) -> HtmlElement | None:
-    """Parse (already de-noised) markup into an lxml tree without hidden elements; None if unusable."""
+    """Parse (already de-noised) markup into an lxml tree without hidden elements (:func:`drop_hidden`)
+    and with datelines set off from the text they lead (:func:`separate_datelines`); None if unusable."""
     html = _XML_DECLARATION.sub("", _CONTROL_CHARS.sub("", html), count=1)
     if not html.strip():
         return None
@@ -152,10 +203,96 @@ def parse_html(html: str) -> HtmlElement | None:
         return None
     if tree is None:
         return None
-    for element in tree.xpath(_HIDDEN_XPATH):
-        if element.getparent() is not None and element.tag not in ("html", "body"):
-            element.drop_tree()
+    drop_hidden(tree)
+    separate_datelines(tree)
     return tree
+
+
+def drop_hidden(tree: HtmlElement) -> None:
+    """Drop hidden elements (``hidden``, ``aria-hidden="true"``, inline ``display:none`` or
+    ``visibility:hidden``): menus, modals, SEO stuffing, duplicates, which would otherwise leak into
+    the text, the dates and the lead, and cost time on big pages.
+
+    Two kinds are shown instead, because they are the article and plain trafilatura keeps them:
+    a *fold* (:func:`_is_fold`, the rest of the text behind "Xem thêm"/"Đọc tiếp") and a wrapper of
+    the headline and the text when no ``<h1>`` is visible (a page that a script shows after loading, or
+    one saved while a modal had set ``aria-hidden`` on everything else)."""
+    hidden = tree.xpath(_HIDDEN_XPATH)
+    if not hidden:
+        return
+    hidden_set = set(hidden)
+    headlines = list(tree.iter("h1"))
+    page_hidden = bool(headlines) and not any(
+        all(node not in hidden_set for node in chain([h1], h1.iterancestors())) for h1 in headlines
+    )
+    dropped: set[HtmlElement] = set()
+    shown: dict[HtmlElement, str | None] = {}  # parent -> its visible paragraphs' text (None: no paragraph)
+    for element in hidden:
+        if element.tag in ("html", "body") or element.getparent() is None:
+            continue
+        if any(ancestor in dropped for ancestor in element.iterancestors()):
+            continue
+        if page_hidden and element.find(".//h1") is not None and element.find(".//p") is not None:
+            _unhide(element)
+        elif _is_fold(element, hidden_set, shown):
+            _unhide(element)
+        else:
+            element.drop_tree()
+            dropped.add(element)
+
+
+def _unhide(element: HtmlElement) -> None:
+    for attribute in ("hidden", "aria-hidden", "style"):
+        element.attrib.pop(attribute, None)
+
+
+def _is_fold(element: HtmlElement, hidden: set[HtmlElement], shown: dict[HtmlElement, str | None]) -> bool:
+    """True for a hidden block that continues the article: its parent also holds visible ``<p>``
+    paragraphs, and it has at least :data:`FOLD_MIN_CHARS` of text that is mostly not link text (a hidden
+    "Xem thêm" link list is not article text) and does not repeat the visible text beside it."""
+    parent = element.getparent()
+    if parent is None or element.tag in _INLINE_TAGS:
+        return False
+    if parent not in shown:
+        visible = [child for child in parent if child not in hidden and isinstance(child.tag, str)]
+        has_paragraph = any(child.tag == "p" and child.text_content().strip() for child in visible)
+        shown[parent] = " ".join(" ".join(c.text_content().split()) for c in visible) if has_paragraph else None
+    around = shown[parent]
+    if around is None:
+        return False
+    text = " ".join(element.text_content().split())
+    if len(text) < FOLD_MIN_CHARS:
+        return False
+    if 2 * sum(len(" ".join(a.text_content().split())) for a in element.iter("a")) >= len(text):
+        return False
+    return text[:FOLD_MIN_CHARS] not in around
+
+
+def separate_datelines(tree: HtmlElement) -> None:
+    """Set a dateline off from the lead it starts: ``<strong>HÀ GIANG</strong>Ngày 24/11`` or
+    ``<div class="dateline">Hà Giang</div>Ngày 24/11`` read "HÀ GIANG – Ngày 24/11", never "HÀ GIANGNgày".
+
+    Outlets add that dash or line break with CSS, which we never see. A dateline is a short run of words
+    without digits, first in its block and followed by text, marked by its class or written in capitals;
+    a block one is read inline (renamed ``<span>``) so the lead stays one paragraph. Any other run of
+    several words glued to the next word this way only gets a space."""
+    for element in _DATELINE_XPATH(tree):
+        text = " ".join((element.text or "").split())
+        tail = element.tail or ""
+        letters = sum(ch.isalpha() for ch in text)
+        if not 2 <= letters <= 40 or len(text.split()) > 5 or _NOT_DATELINE.search(text):
+            continue
+        glued = not tail[:1].isspace()
+        block = element.tag in ("div", "p")
+        marked = bool(_DATELINE_CLASS.search(element.get("class", ""))) or (
+            text.isupper() and (" " in text or letters >= 3)
+        )
+        if not (marked or (glued and " " in text)) or not (glued or block):
+            continue
+        separator = " – " if marked and text[-1] not in "-–—:|" else " "
+        element.tail = separator + tail.lstrip()
+        if block:
+            element.tag = "span"
 
 
 def looks_binary(sample: str | bytes) -> bool:
@@ -301,10 +438,29 @@ def find_lead(tree: HtmlElement) -> str | None:
         if element.tag in ("p", "h2", "div", "span", "section", "strong") and _LEAD_CLASS.search(
             element.get("class", "")
         ):
-            text = _clean(element.text_content())
+            text = block_text(element)
             if text and 30 <= len(text) <= 1500:
                 return text
     return None
+
+
+def block_text(element: HtmlElement) -> str | None:
+    """The element's text, NFC and whitespace-normalised, with a space where a block element or ``<br>``
+    starts or ends: ``<div>Hà Giang</div>Ngày`` reads "Hà Giang Ngày" (``text_content()`` glues them)."""
+    parts: list[str] = []
+    for event, node in lxml.etree.iterwalk(element, events=("start", "end")):
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if event == "start":
+            if tag in _BLOCK_TAGS or tag == "br":
+                parts.append(" ")
+            if node.text and tag:
+                parts.append(node.text)
+        else:
+            if tag in _BLOCK_TAGS:
+                parts.append(" ")
+            if node is not element and node.tail:
+                parts.append(node.tail)
+    return _clean("".join(parts))
 
 
 def _with_lead(body: str, lead: str | None) -> str:
@@ -419,14 +575,7 @@ def _trafilatura(tree: HtmlElement, url: str | None, now: datetime, *, precise: 
             tree,
             url=url,
             fast=fast,
-            favor_precision=precise,
-            include_comments=False,
-            include_tables=True,
-            include_images=False,
-            include_links=False,
-            include_formatting=False,
-            with_metadata=True,
-            deduplicate=False,
+            **{**TRAFILATURA_OPTIONS, "favor_precision": precise},
             # Dates come from crawlers.dates; keep trafilatura's own htmldate pass cheap.
             date_extraction_params={
                 "original_date": True,
