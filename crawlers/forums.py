@@ -51,12 +51,14 @@ from functools import lru_cache
 from typing import Any, Literal, get_args
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from cssselect import SelectorError
 from lxml import html as lxml_html
 from lxml.etree import ParserError
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
-from crawlers.dates import DEFAULT_TIMEZONE, parse_date
+from crawlers.dates import DEFAULT_TIMEZONE, parse_date, zone
+from crawlers.encoding import decode_html
 from crawlers.identity import canonical_url, content_hash
 
 Engine = Literal["xenforo1", "xenforo2", "vbulletin3", "vbulletin4", "vbulletin5", "phpbb3", "discourse"]
@@ -317,8 +319,9 @@ _DISCOURSE_URL = re.compile(r"/(?:t/[^/]+/\d+|c/.+/\d+|latest)(?:\.json)?/?$")
 def detect_engine(body: bytes | str, url: str | None = None, content_type: str | None = None) -> str | None:
     """The engine that made this page (one of :data:`ENGINES`), or None when it is no known forum's.
 
-    Reads the generator meta tag, then markup that only that engine writes, then (Discourse JSON
-    aside) nothing from the URL alone: a news page that links to a forum stays unknown."""
+    Reads Discourse's JSON keys, the generator meta tag, then markup that only that engine writes (the
+    first 400 kB). ``url`` is accepted for callers that have it but never decides alone: a news page that
+    links to ``viewtopic.php`` or ``/t/slug/123`` stays unknown."""
     text = _as_text(body, content_type)
     if _looks_json(text, content_type):
         data = _json(text)
@@ -563,8 +566,6 @@ def _as_text(body: bytes | str, content_type: str | None) -> str:
     data = bytes(body)
     if _looks_json(data[:64].decode("latin-1"), content_type):
         return unicodedata.normalize("NFC", data.decode("utf-8", errors="replace"))
-    from crawlers.encoding import decode_html
-
     return decode_html(data, content_type)[0]
 
 
@@ -708,7 +709,7 @@ def _attribute_or_css(post: Selector, alternatives: Iterable[str]) -> str | None
             return _clean(value)
         try:
             nodes = post.css(spec)
-        except Exception:  # an attribute name that is no CSS ("data:x"): nothing to select
+        except (SelectorError, ValueError):  # an attribute name that is no CSS ("data:x"): nothing to select
             continue
         for node in nodes:
             text = _strings(node)
@@ -783,9 +784,7 @@ def _phpbb_page(sel: Selector) -> int | None:
 
 
 def _timezone_and_now(timezone: str, now: datetime | None) -> datetime:
-    from crawlers.dates import zone
-
-    tz = zone(timezone)
+    tz = zone(timezone)  # ValueError for an unknown zone, before any work
     if now is None:
         return datetime.now(UTC)
     return now if now.tzinfo is not None else now.replace(tzinfo=tz)

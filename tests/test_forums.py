@@ -479,6 +479,21 @@ def test_discourse_crawler_html_is_detected_and_read() -> None:
     assert page.next_url == f"{TOPIC}.json?page=2"  # Discourse pages are fetched as JSON
 
 
+def test_discourse_category_crawler_html_gives_topics_and_the_next_json_page() -> None:
+    html = f"""<html><head><meta name="generator" content="Discourse 3.2.1 - https://github.com/discourse/discourse">
+      </head><body class="crawler"><div class="topic-list"><table><tbody>
+      <tr class="topic-list-item"><td><a href="{TOPIC}" class="title raw-link raw-topic-link" itemprop="url">{TITLE}</a>
+        <span class="page-links"><a href="{TOPIC}?page=2">2</a></span></td></tr>
+      <tr class="topic-list-item"><td>
+        <a href="/t/kinh-nghiem-di-hoi-lim/610" class="title raw-link raw-topic-link">Hội Lim</a></td></tr>
+      </tbody></table></div>
+      <div role="navigation"><a rel="next" href="/c/thoi-su/5?page=1">Trang kế</a></div></body></html>"""
+    page = parse_section_page(html, f"{DISCOURSE}/c/thoi-su/5")
+    assert page.engine == "discourse"
+    assert page.thread_urls == [TOPIC, f"{DISCOURSE}/t/kinh-nghiem-di-hoi-lim/610"]
+    assert page.next_url == f"{DISCOURSE}/c/thoi-su/5.json?page=1"
+
+
 def test_discourse_json_of_another_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="not a Discourse topic JSON"):
         parse_thread_page(json.dumps({"post_stream": 3}), f"{TOPIC}.json", engine="discourse")
