@@ -400,6 +400,8 @@ def _split(url: str, engine: str | None = None) -> _Split:
     names = {k.lower() for k, _ in params}
     script = path.rsplit("/", 1)[-1].lower()
     page = _int(dict(params).get("page"), 1) or 1
+    if engine == "discourse" and "page" in dict(params):  # topic lists count pages from 0 (topics from 1)
+        page = _int(dict(params).get("page")) + 1
     order = page
     if script in ("viewtopic.php", "viewforum.php"):
         start = _int(dict(params).get("start"))
