@@ -275,7 +275,7 @@ def separate_datelines(tree: HtmlElement) -> None:
     Outlets add that dash or line break with CSS, which we never see. A dateline is a short run of words
     without digits, first in its block and followed by text, marked by its class or written in capitals;
     a block one is read inline (renamed ``<span>``) so the lead stays one paragraph. Any other run of
-    several words glued to the next word this way only gets a space."""
+    several words, or a label ending in ":" or a dash, glued to the next word this way only gets a space."""
     for element in _DATELINE_XPATH(tree):
         text = " ".join((element.text or "").split())
         tail = element.tail or ""
@@ -287,9 +287,10 @@ def separate_datelines(tree: HtmlElement) -> None:
         marked = bool(_DATELINE_CLASS.search(element.get("class", ""))) or (
             text.isupper() and (" " in text or letters >= 3)
         )
-        if not (marked or (glued and " " in text)) or not (glued or block):
+        labelled = text[-1] in "-–—:|"  # "PV:", "HÀ GIANG -": a separator is written, a space is missing
+        if not (marked or (glued and (" " in text or labelled))) or not (glued or block):
             continue
-        separator = " – " if marked and text[-1] not in "-–—:|" else " "
+        separator = " – " if marked and not labelled else " "
         element.tail = separator + tail.lstrip()
         if block:
             element.tag = "span"

@@ -250,3 +250,92 @@ def test_htmldate_is_the_fallback_for_dates_far_from_the_title() -> None:
     )
     found = find_dates_in_html(page, "https://example.vn/tieu-de.html", now=NOW)
     assert (found.published, found.source) == (utc(2026, 11, 17, 17), "htmldate")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Monday, November 23, 2026, 08:30 (GMT+7)", utc(2026, 11, 23, 1, 30)),
+        ("23rd November 2026, 8:30 pm", utc(2026, 11, 23, 13, 30)),
+        ("Sept. 3, 2026", utc(2026, 9, 2, 17, 0)),
+    ],
+)
+def test_english_month_names_without_dateparser(text: str, expected: datetime, monkeypatch) -> None:
+    import crawlers.dates
+
+    monkeypatch.setattr(crawlers.dates, "_parse_with_dateparser", lambda *a: pytest.fail("dateparser used"))
+    assert parse_date(text, now=NOW) == expected
+
+
+def page_with(head: str = "", above: str = "", below: str = "") -> lxml.html.HtmlElement:
+    """A page with ``head`` in <head>, ``above`` just above the <h1> and ``below`` just after it."""
+    return tree(
+        f"<html><head>{head}</head><body>"
+        "<div class='top-bar'><a href='/'>Trang chủ</a> <a href='/a'>Thời sự</a> <a href='/b'>Kinh tế</a>"
+        "<span class='clock'>Thứ hai, 23/11/2026 19:00</span></div>"
+        "<ul class='menu'>" + "".join(f"<li><a href='/{i}'>Mục {i}</a></li>" for i in range(12)) + "</ul>"
+        f"<div class='detail'>{above}<h1>Tiêu đề</h1>{below}"
+        "<p>Nội dung bài viết đủ dài để không phải là một nhãn ngày tháng, nói về việc xây cầu mới.</p>"
+        "</div></body></html>"
+    )
+
+
+STAMP = "<div class='detail-time'>22/11/2026 06:12 GMT+7</div>"
+DATE_ONLY_BODY = "<p>Ngày 20/11/2026, tỉnh phê duyệt danh mục công trình.</p>"
+
+
+def test_byline_stamp_above_the_title_beats_date_only_text_after_it() -> None:
+    found = find_dates_in_html(page_with(above=STAMP, below=DATE_ONLY_BODY), now=NOW, use_htmldate=False)
+    assert (found.published, found.source) == (utc(2026, 11, 21, 23, 12), "text")
+
+
+def test_byline_stamp_beats_a_date_only_time_element() -> None:
+    below = "<div class='box'><a href='/x'>Tin khác</a> <time datetime='2026-11-20'>20/11/2026</time></div>"
+    found = find_dates_in_html(page_with(above=STAMP, below=below), now=NOW, use_htmldate=False)
+    assert (found.published, found.source) == (utc(2026, 11, 21, 23, 12), "text")
+
+
+def test_byline_stamp_at_the_bottom_beats_date_only_text_near_the_title() -> None:
+    filler = "".join(f"<p>Đoạn {i}.</p>" for i in range(70))
+    page = page_with(below=f"{DATE_ONLY_BODY}{filler}<span class='ngaydang'>15:20 | 23/11/2026</span>")
+    found = find_dates_in_html(page, now=NOW, use_htmldate=False)
+    assert (found.published, found.source) == (utc(2026, 11, 23, 8, 20), "text")
+
+
+def test_header_clock_far_above_the_title_is_not_the_byline() -> None:
+    found = find_dates_in_html(page_with(below="<span class='date'>20/11/2026</span>"), now=NOW, use_htmldate=False)
+    assert found.published == utc(2026, 11, 19, 17)  # the byline's date, not the header's clock
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        '<meta property="article:published_time" content="2026-11-22T06:12:00+00:00">'
+        '<meta property="article:modified_time" content="2026-11-22T09:00:00+00:00">',
+        '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2026-11-22T06:12:00Z",'
+        ' "dateModified": "2026-11-22T09:00:00Z"}</script>',
+    ],
+)
+def test_visible_offset_beats_a_contradicting_metadata_offset(head: str) -> None:
+    found = find_dates_in_html(page_with(head=head, above=STAMP), now=NOW, use_htmldate=False)
+    assert (found.published, found.source) == (utc(2026, 11, 21, 23, 12), "text")
+    assert found.updated == utc(2026, 11, 22, 2)  # the same wrong offset, corrected the same way
+
+
+def test_metadata_that_agrees_with_the_stamp_wins() -> None:
+    head = '<meta property="article:published_time" content="2026-11-22T06:12:41+07:00">'
+    found = find_dates_in_html(page_with(head=head, above=STAMP), now=NOW, use_htmldate=False)
+    assert (found.published, found.source) == (utc(2026, 11, 21, 23, 12, 41), "meta")
+
+
+def test_date_only_metadata_loses_to_the_stamp() -> None:
+    head = '<meta itemprop="datePublished" content="2026-11-22">'
+    found = find_dates_in_html(page_with(head=head, above=STAMP), now=NOW, use_htmldate=False)
+    assert (found.published, found.source) == (utc(2026, 11, 21, 23, 12), "text")
+
+
+def test_relative_or_date_only_text_never_overrides_metadata() -> None:
+    head = '<meta property="article:published_time" content="2026-11-22T06:12:00+07:00">'
+    for below in ("<span class='time'>2 giờ trước</span>", "<span class='date'>21/11/2026</span>"):
+        found = find_dates_in_html(page_with(head=head, below=below), now=NOW, use_htmldate=False)
+        assert (found.published, found.source) == (utc(2026, 11, 21, 23, 12), "meta")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from crawlers.extract import Article, extract_article, parse_html, strip_noise
+from crawlers.extract import Article, block_text, extract_article, find_lead, parse_html, strip_noise
 from mediawatch.errors import UserError
 from tests.site.text import encode_cp1258 as to_cp1258
 
@@ -432,6 +432,95 @@ def test_parse_html_drops_hidden_elements() -> None:
     )
     assert tree is not None
     assert " ".join(tree.text_content().split()) == "Hiện"
+
+
+def test_strip_noise_ends_comments_where_html_does() -> None:
+    html = "<p>a</p><!--><p>b</p><!---><p>c</p><!-- x --!><p>d</p><!----><p>e</p><!-- never closed <p>f</p>"
+    tree = parse_html(strip_noise(html))
+    assert tree is not None
+    assert [p.text for p in tree.iter("p")] == ["a", "b", "c", "d", "e"]  # what lxml and browsers show
+
+
+PROSE = "Đoạn văn bị thu gọn sau nút Xem thêm, vẫn là nội dung bài viết mà bạn đọc mở ra bằng một cú bấm."
+
+
+def _visible_text(html: str) -> str:
+    tree = parse_html(html)
+    assert tree is not None
+    return block_text(tree.find(".//body")) or ""
+
+
+@pytest.mark.parametrize(
+    ("fold", "kept"),
+    [
+        (f"<div class='more' hidden><p>{PROSE}</p></div>", True),
+        (f"<div style='display: none' aria-hidden='true'><p>{PROSE}</p><p>{PROSE[::-1]}</p></div>", True),
+        (f"<p style='DISPLAY:NONE'>{PROSE}</p>", True),
+        ("<div hidden><b>Xem thêm:</b> <a href='/a'>Một bài viết liên quan khác của tòa soạn</a>; "
+         "<a href='/b'>Và thêm một bài liên quan nữa</a></div>", False),  # a link list, not text
+        ("<div hidden><p>Khối ẩn ngắn.</p></div>", False),
+        (f"<p hidden>{'Đoạn văn thứ nhất của bài viết, đủ dài để là một đoạn văn thật sự trong bài.'}</p>",
+         False),  # repeats the visible paragraph beside it
+    ],
+)
+def test_hidden_fold_among_paragraphs_is_shown(fold: str, kept: bool) -> None:
+    first = "Đoạn văn thứ nhất của bài viết, đủ dài để là một đoạn văn thật sự trong bài."
+    text = _visible_text(f"<html><body><h1>Tiêu đề</h1><div class='content'><p>{first}</p>{fold}</div></body></html>")
+    assert text.startswith(f"Tiêu đề {first}")
+    assert (PROSE in text) == kept
+
+
+def test_hidden_prose_outside_the_paragraphs_is_dropped() -> None:
+    text = _visible_text(
+        f"<html><body><h1>Tiêu đề</h1><div class='content'><p>Một đoạn văn.</p></div>"
+        f"<div style='display:none'><p>{PROSE}</p></div></body></html>"
+    )
+    assert PROSE not in text
+
+
+def test_hidden_wrapper_of_the_headline_is_shown() -> None:
+    page = (
+        "<html><body class='modal-open'><div class='page-wrapper' aria-hidden='true'><h1>Tiêu đề bài</h1>"
+        f"<div class='content'><p>{PROSE}</p></div></div>"
+        "<div class='modal' role='dialog'>Đăng ký nhận bản tin</div></body></html>"
+    )
+    assert _visible_text(page) == f"Tiêu đề bài {PROSE} Đăng ký nhận bản tin"
+    # with a visible headline elsewhere, a hidden block holding another <h1> is just hidden
+    visible = page.replace("<body class='modal-open'>", "<body><h1>Tiêu đề thật</h1>")
+    assert _visible_text(visible) == "Tiêu đề thật Đăng ký nhận bản tin"
+
+
+@pytest.mark.parametrize(
+    ("markup", "text"),
+    [
+        ("<p class='sapo'><strong>HÀ GIANG</strong>Ngày 24/11, mưa lớn.</p>", "HÀ GIANG – Ngày 24/11, mưa lớn."),
+        ("<div class='sapo'><div class='dateline'>Hà Giang</div>Ngày 24/11, mưa lớn.</div>",
+         "Hà Giang – Ngày 24/11, mưa lớn."),
+        ("<div class='sapo'><div class='dateline'>Hà Giang</div>\n  Ngày 24/11, mưa lớn.</div>",
+         "Hà Giang – Ngày 24/11, mưa lớn."),
+        ("<p class='description'><span class='location-stamp'>Hà Giang</span>Lũ quét.</p>", "Hà Giang – Lũ quét."),
+        ("<p><strong>HÀ GIANG -</strong>Ngày 24/11.</p>", "HÀ GIANG - Ngày 24/11."),
+        ("<p><strong>HÀ GIANG</strong> - Ngày 24/11.</p>", "HÀ GIANG - Ngày 24/11."),
+        ("<p><b>PV:</b>Thưa ông, dự án bao giờ xong?</p>", "PV: Thưa ông, dự án bao giờ xong?"),
+        ("<p><b>Ông Nguyễn Văn Nam</b>cho biết thêm.</p>", "Ông Nguyễn Văn Nam cho biết thêm."),
+        ("<p><span class='dropcap'>N</span>gày 24/11, mưa lớn.</p>", "Ngày 24/11, mưa lớn."),  # a drop cap
+        ("<p><b>Ng</b>ày 24/11.</p>", "Ngày 24/11."),  # part of a word
+        ("<p><strong>24/11</strong>Mưa lớn.</p>", "24/11Mưa lớn."),  # digits: not a dateline
+    ],
+)
+def test_datelines_are_set_off_from_the_lead(markup: str, text: str) -> None:
+    tree = parse_html(f"<html><body><h1>Tiêu đề</h1>{markup}</body></html>")
+    assert tree is not None
+    assert block_text(tree.find(".//body")) == f"Tiêu đề {text}"
+
+
+def test_lead_with_block_children_is_not_glued() -> None:
+    tree = parse_html(
+        "<html><body><h1>Tiêu đề</h1><div class='sapo'><p>Câu đầu của phần tóm tắt.</p>"
+        "<p>Câu thứ hai của phần tóm tắt.</p></div><p>Thân bài.</p></body></html>"
+    )
+    assert tree is not None
+    assert find_lead(tree) == "Câu đầu của phần tóm tắt. Câu thứ hai của phần tóm tắt."
 
 
 def test_utf16_page_without_bom_is_not_mistaken_for_binary() -> None:
