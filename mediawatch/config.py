@@ -2,25 +2,90 @@
 
 The config file is ``$MEDIAWATCH_CONFIG`` when set, else ``./mediawatch.toml`` when it exists.
 Nested sections use ``__`` in environment variables: ``MEDIAWATCH_ES__URL=https://es:9200``.
+List settings also take a comma-separated value (``MEDIAWATCH_ENRICH__MODEL_LANGUAGES=vi,en``) besides
+JSON (``["vi","en"]``); mapping settings take a JSON object.
+
+Every setting is checked when loaded (time zones, positive numbers, ranges, unknown keys);
+:func:`load_settings` turns the first problem into one :class:`ConfigError` line naming the setting
+and where its value came from.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from mediawatch.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "mediawatch.toml"
+ENV_PREFIX = "MEDIAWATCH_"
 
 
-class ElasticsearchSettings(BaseModel):
+def check_timezone(value: str) -> str:
+    """``value`` when it names an IANA time zone (``Asia/Ho_Chi_Minh``, ``UTC``); else ValueError."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Ho_Chi_Minh or UTC") from None
+    return value
+
+
+def _list_from_text(value: Any) -> Any:
+    """A list setting given as text (environment): JSON ``["vi","en"]`` or comma-separated ``vi,en``."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a JSON list; write vi,en or [\"vi\",\"en\"]") from None
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _mapping_from_text(value: Any) -> Any:
+    """A mapping setting given as text (environment): a JSON object."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a JSON object; write {{\"label\": \"words\", ...}}") from None
+
+
+TextList = Annotated[list[str], NoDecode, BeforeValidator(_list_from_text)]
+TextMapping = Annotated[dict[str, str], NoDecode, BeforeValidator(_mapping_from_text)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+_INDEX_PREFIX = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+class _Section(BaseModel):
+    """A ``[section]`` of settings: an unknown key is an error, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ElasticsearchSettings(_Section):
     """Where the store lives. With ``url`` unset, a local node is provisioned under ``home``."""
 
     url: str | None = None
@@ -29,16 +94,16 @@ class ElasticsearchSettings(BaseModel):
     password: str | None = None
     ca_certs: Path | None = None
     verify_certs: bool = True
-    request_timeout: float = 30.0
+    request_timeout: Positive = 30.0
     # Local node (used only when ``url`` is unset).
     version: str = "8.19.7"
     home: Path = Path(".mediawatch/es")
     host: str = "127.0.0.1"
-    port: int = 9200
+    port: int = Field(default=9200, ge=1, le=65535)
     heap: str = "512m"
     java_home: Path | None = None
     run_as: str = "mediawatch-es"
-    start_timeout: float = 180.0
+    start_timeout: Positive = 180.0
 
     @field_validator("heap")
     @classmethod
@@ -49,6 +114,8 @@ class ElasticsearchSettings(BaseModel):
             raise ValueError("heap must look like 512m or 1g")
         if int(v[:-1]) * units[v[-1]] > 1.0:
             raise ValueError("heap must be at most 1g for the local node")
+        if int(v[:-1]) == 0:
+            raise ValueError("heap must be more than 0, e.g. 512m")
         return v
 
     @property
@@ -60,72 +127,98 @@ class ElasticsearchSettings(BaseModel):
         return self.url or f"http://{self.host}:{self.port}"
 
 
-class IndexSettings(BaseModel):
+class IndexSettings(_Section):
     prefix: str = "mediawatch"
-    shards: int = 1
-    replicas: int = 0
-    bulk_batch_size: int = 200
-    retention_days: int | None = None
+    shards: int = Field(default=1, ge=1, le=1024)
+    replicas: int = Field(default=0, ge=0)
+    bulk_batch_size: int = Field(default=200, ge=1)
+    retention_days: int | None = Field(default=None, ge=1)
     # Writes the cluster could not take are spooled under data_dir/spool/<prefix>/ and replayed by the
     # next crawl; past this many bytes the crawl stops (with a clear message) instead of dropping.
-    spool_max_bytes: int = 512 * 1024 * 1024
+    spool_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     # Pages handed to the writer thread and not yet written: past this the crawl waits (back-pressure).
-    writer_queue: int = 256
+    writer_queue: int = Field(default=256, ge=1)
     # How long writers wait on an index held read-only by `mediawatch index migrate` before spooling.
-    migration_wait_seconds: float = 600.0
+    migration_wait_seconds: NonNegative = 600.0
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_is_an_index_name(cls, value: str) -> str:
+        if not _INDEX_PREFIX.match(value) or len(value) > 200:
+            raise ValueError(
+                f"{value!r} cannot start an Elasticsearch index name; use lower-case letters, digits, '-', '_' or '.'"
+            )
+        return value
 
 
-class CrawlSettings(BaseModel):
+class CrawlSettings(_Section):
     sources_file: Path = Path("sources.yaml")
     user_agent: str = "mediawatch/0.1 (+https://github.com/mediawatch/mediawatch; public news monitoring)"
     obey_robots: bool = True
-    download_delay: float = 0.5
-    concurrency_per_domain: int = 2
+    download_delay: NonNegative = 0.5
+    concurrency_per_domain: int = Field(default=2, ge=1)
     autothrottle: bool = True
-    max_page_bytes: int = 8 * 1024 * 1024
-    timeout: float = 30.0
-    timezone: str = "Asia/Ho_Chi_Minh"
+    max_page_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
+    timeout: Positive = 30.0
+    # The zone dates are read, filtered (search --from/--to, "today") and shown in.
+    timezone: Annotated[str, AfterValidator(check_timezone)] = "Asia/Ho_Chi_Minh"
     # Revisit policy (adaptive, per page): a newly seen page is due again after revisit_after_hours;
     # each fetch that finds it changed halves its interval, each that finds it unchanged doubles it,
     # always within [revisit_min_hours, revisit_max_hours] (the bounds also apply to stored intervals,
     # so lowering revisit_max_hours makes known pages due sooner; 0 revisits everything).
-    revisit_after_hours: float = 24.0
-    revisit_min_hours: float = 1.0
-    revisit_max_hours: float = 24.0 * 14
+    revisit_after_hours: NonNegative = 24.0
+    revisit_min_hours: NonNegative = 1.0
+    revisit_max_hours: NonNegative = 24.0 * 14
     # A run whose failed fetches (network errors, HTTP 5xx, refused redirects) exceed this share of
     # its requests is reported "degraded".
-    max_error_share: float = 0.1
+    max_error_share: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
 
 PACKAGED_MODELS = Path(__file__).resolve().parent.parent / "enrich" / "models"
 
 
-class EnrichSettings(BaseModel):
+class EnrichSettings(_Section):
     """Tagging models: a local directory or a Hugging Face hub id each; packaged offline defaults."""
 
     enabled: bool = True
     topic_model: str = str(PACKAGED_MODELS / "topic-vntc")
     sentiment_model: str = str(PACKAGED_MODELS / "sentiment-vsfc")
     # Languages the configured models were trained for; others get topic/sentiment "unknown".
-    model_languages: list[str] = ["vi"]
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    batch_size: int = 32
+    model_languages: TextList = ["vi"]
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    batch_size: int = Field(default=32, ge=1)
     # CPU inference threads, each running whole batches on one core (a small model keeps the cores
     # busier that way than one batch at a time on torch's threads); 0: one per core, at most 8.
     # 1: one batch at a time on torch's threads. On a GPU, batches run one at a time regardless.
     workers: int = Field(default=0, ge=0, le=64)
-    max_length: int = 256
+    max_length: int = Field(default=256, ge=8, le=8192)
     # Windows of an article the topic model reads (title + consecutive max_length-token windows,
     # predictions averaged); unset: what the model's config records (the shipped model: 8). 1 = lead only.
     topic_chunks: int | None = Field(default=None, ge=1, le=32)
     # Zero-shot topics: when set, topic_model is a (multilingual) NLI model and these are the topics,
     # label -> the words put into the hypothesis, e.g. {"politics_society": "chính trị, xã hội"}.
-    topic_labels: dict[str, str] = {}
+    topic_labels: TextMapping = {}
     topic_hypothesis: str = "This text is about {}."
     # Near-duplicate stories: MinHash over word shingles; Jaccard at or above this joins a story.
-    story_threshold: float = 0.6
+    story_threshold: float = Field(default=0.6, gt=0, le=1, allow_inf_nan=False)
     models_dir: Path = Path(".mediawatch/models")  # where `mediawatch models pull` stores downloads
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if not _DEVICE.match(value):
+            raise ValueError(f"{value!r} is not a device; use auto, cpu, cuda, cuda:N or mps")
+        return value
+
+    @field_validator("model_languages")
+    @classmethod
+    def _language_codes(cls, value: list[str]) -> list[str]:
+        codes = [code.strip().lower() for code in value]
+        bad = [code for code in codes if not (len(code) == 2 and code.isascii() and code.isalpha())]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a two-letter language code such as vi or en")
+        return codes
 
     @field_validator("topic_hypothesis")
     @classmethod
@@ -193,15 +286,26 @@ class _TomlFile(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         path = config_file_path()
-        if path is None:
-            return {}
-        try:
-            with path.open("rb") as fh:
-                return tomllib.load(fh)
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        return {} if path is None else read_config_file(path)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The TOML table in ``path`` (UTF-8, a leading BOM allowed); any problem is one ConfigError line."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save it as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
 
 
 def config_file_path() -> Path | None:
@@ -216,15 +320,103 @@ def config_file_path() -> Path | None:
     return default if default.is_file() else None
 
 
+def _environment() -> dict[str, str]:
+    """``MEDIAWATCH_*`` variables, names upper-cased (settings read them case-insensitively)."""
+    return {key.upper(): value for key, value in os.environ.items() if key.upper().startswith(ENV_PREFIX)}
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _field_at(path: list[str]) -> Any:
+    """The settings field at a path of names (any key below a mapping setting counts as that setting), or None."""
+    model: type[BaseModel] | None = Settings
+    info: Any = None
+    for name in path:
+        fields = model.model_fields if model is not None else {}
+        if name not in fields:
+            mapping = info is not None and get_origin(info.annotation) is dict
+            return info if mapping else None
+        info = fields[name]
+        model = _model_of(info.annotation)
+    return info
+
+
+def _unknown_environment_setting() -> ConfigError | None:
+    """A ``MEDIAWATCH_SECTION__NAME`` variable for a section that exists but a name that does not."""
+    sections = {name for name, info in Settings.model_fields.items() if _model_of(info.annotation)}
+    for var in sorted(_environment()):
+        path = var[len(ENV_PREFIX):].lower().split("__")
+        if len(path) < 2 or path[0] not in sections or _field_at(path) is not None:
+            continue
+        known = ", ".join(sorted(Settings.model_fields[path[0]].annotation.model_fields))  # type: ignore[union-attr]
+        return ConfigError(
+            f"unknown setting {'.'.join(path)} (from environment variable {var}); settings in {path[0]}: {known}"
+        )
+    return None
+
+
+def _lookup(table: dict[str, Any], path: list[str]) -> bool:
+    node: Any = table
+    for name in path:
+        if not isinstance(node, dict) or name not in node:
+            return False
+        node = node[name]
+    return True
+
+
+def _origin(path: list[str], overrides: dict[str, Any]) -> str:
+    """Where the value at ``path`` came from: an environment variable, the config file, or arguments."""
+    env = _environment()
+    for depth in range(len(path), 0, -1):
+        var = ENV_PREFIX + "__".join(path[:depth]).upper()
+        if var in env:
+            return f"environment variable {var}"
+    below = sorted(var for var in env if var.startswith(ENV_PREFIX + "__".join(path).upper() + "__"))
+    if below:  # a check across several settings of a section
+        return "environment variable" + ("s " if len(below) > 1 else " ") + ", ".join(below)
+    if path[:1] == ["es"] and len(path) > 1:
+        for var, key in _LegacyEnvAliases.ALIASES.items():
+            if key == path[1] and env.get(var):
+                return f"environment variable {var}"
+    if _lookup(overrides, path):
+        return "arguments"
+    try:
+        config = config_file_path()
+        if config is not None and _lookup(read_config_file(config), path):
+            return str(config)
+    except ConfigError:
+        pass
+    return "defaults"
+
+
+def _describe(err: dict[str, Any], overrides: dict[str, Any]) -> str:
+    names = [str(p) for p in err["loc"] if isinstance(p, str)]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".") or "settings"
+    origin = _origin(names, overrides)
+    if err["type"] == "extra_forbidden":
+        model = _model_of(_field_at(names[:-1]).annotation) if len(names) > 1 else Settings
+        known = ", ".join(sorted(model.model_fields)) if model is not None else "-"
+        return f"unknown setting {where} (from {origin}); known settings here: {known}"
+    message = err["msg"].removeprefix("Value error, ")
+    return f"invalid setting {where} (from {origin}): {message[:1].lower()}{message[1:]}"
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Build settings, turning validation problems into one ConfigError line naming file and field."""
+    """Build settings, turning the first problem into one ConfigError line naming the setting and its origin."""
+    problem = _unknown_environment_setting()
+    if problem is not None:
+        raise problem
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "settings"
-        origin = config_file_path() or "environment"
-        raise ConfigError(f"invalid setting {where} (from {origin}): {err['msg']}") from exc
+        raise ConfigError(_describe(exc.errors()[0], overrides)) from None
+    except SettingsError as exc:  # a whole section given as JSON text that does not parse
+        match = re.search(r'field "([^"]+)"', str(exc))
+        name = match.group(1) if match else "settings"
+        var = ENV_PREFIX + name.upper()
+        raise ConfigError(f"invalid setting {name} (from environment variable {var}): not a JSON object") from None
 
 
 @lru_cache(maxsize=1)
