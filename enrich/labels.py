@@ -6,6 +6,9 @@ A label with no entry here (a user's own taxonomy) is shown as it is spelled.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 Language = Literal["vi", "en"]
@@ -33,6 +36,8 @@ SENTIMENT_NAMES: dict[str, dict[Language, str]] = {
 
 DEFAULT_TOPICS = [label for label in TOPIC_NAMES if label != "unknown"]
 SENTIMENTS = ["negative", "neutral", "positive"]
+UNKNOWN = "unknown"
+"""The tag of documents the models do not cover (other languages); a valid search filter value."""
 
 
 def topic_name(label: str, language: Language = "vi") -> str:
@@ -42,3 +47,27 @@ def topic_name(label: str, language: Language = "vi") -> str:
 
 def sentiment_name(label: str, language: Language = "vi") -> str:
     return SENTIMENT_NAMES.get(label, {}).get(language, label)
+
+
+def model_labels(name_or_path: str) -> list[str] | None:
+    """A local model directory's labels in id order, read from its ``config.json`` (``id2label``) without
+    loading weights; None when that cannot be read (a hub id, a missing directory)."""
+    try:
+        id2label = json.loads((Path(name_or_path) / "config.json").read_text(encoding="utf-8"))["id2label"]
+        return [str(id2label[key]) for key in sorted(id2label, key=int)]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def searchable_topics(topic_model: str, zero_shot_labels: Mapping[str, str]) -> list[str] | None:
+    """Topic values documents can carry: the zero-shot labels when configured, else the model's labels,
+    plus ``unknown``; None when the model's labels cannot be read without loading it."""
+    labels = list(zero_shot_labels) if zero_shot_labels else model_labels(topic_model)
+    return None if labels is None else [*labels, *([UNKNOWN] if UNKNOWN not in labels else [])]
+
+
+def searchable_sentiments(sentiment_model: str) -> list[str]:
+    """Sentiment values documents can carry: the model's labels (default: negative, neutral, positive), plus
+    ``unknown``."""
+    labels = model_labels(sentiment_model) or SENTIMENTS
+    return [*labels, *([UNKNOWN] if UNKNOWN not in labels else [])]

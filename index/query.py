@@ -72,8 +72,9 @@ Override per call with ``parse(..., fields=)`` and ``to_es(..., fields=)``.
 """
 
 FOLDED_SUFFIX = "_folded"
-FOLDED_FIELDS = frozenset({"title", "text", "description", "thread.title"})
-"""ES fields that have a ``<name>_folded`` sibling holding :func:`fold`-ed text."""
+FOLDED_FIELDS = frozenset({"title", "text", "description", "thread.title", "author", "section"})
+"""ES fields that have a ``<name>_folded`` sibling holding :func:`fold`-ed text (all analysed as words, so
+``author:nguyen``, ``author:ngu*`` and ``section:"thoi su"`` behave like ``title:``; schema v3)."""
 EXACT_TIER = 1000.0
 """Constant score added by an exact-diacritic match of a word typed with diacritics: far above any
 BM25 score, so documents with more exact matches always rank above folded-only matches."""

@@ -1,6 +1,8 @@
 """Staff search: boolean query + filters -> hits with highlighted snippets, a total and a cursor.
 
 Paging uses ``search_after`` with an opaque cursor, so it goes past 10,000 hits; totals are exact.
+Time is stored in UTC and read in the configured zone (``crawl.timezone``): date filters mean local
+calendar days, and hits carry local instants (:meth:`Hit.to_json` writes them with the zone's offset).
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ import base64
 import json
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
@@ -22,6 +25,31 @@ from mediawatch.config import Settings
 from mediawatch.errors import ClusterUnavailable, UserError
 
 _RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+DATE_FORMAT = "strict_date_optional_time"
+"""How ES hands dates back (``fields``): UTC, ISO 8601, milliseconds."""
+
+
+class NothingIndexed(UserError):
+    """The documents index does not exist yet under the configured prefix (no crawl has run)."""
+
+    exit_code = 1
+
+
+class BadFilter(UserError):
+    """A date, cursor or option value that cannot be used; a usage mistake (exit 2)."""
+
+    exit_code = 2
+
+
+def local_zone(settings: Settings) -> ZoneInfo:
+    """The configured zone (``crawl.timezone``, validated when settings load)."""
+    return ZoneInfo(settings.crawl.timezone)
+
+
+def format_instant(moment: datetime) -> str:
+    """ISO 8601 with the moment's own UTC offset, to the second (milliseconds when there are any)."""
+    return moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
 
 
 @dataclass
@@ -43,12 +71,15 @@ class SearchRequest:
 
 @dataclass
 class Hit:
+    """One search hit. ``published`` (and ``story_origin["published"]``) are aware datetimes in the
+    configured zone; :meth:`to_json` is the one JSON form (CLI ``--json`` and ``--limit``, web API)."""
+
     id: str
     url: str
     title: str
     source: str
     kind: str
-    published: str | None
+    published: datetime | None
     snippet: str
     score: float | None
     language: str | None = None
@@ -64,6 +95,36 @@ class Hit:
     story_outlets: int = 1
     story_origin: dict[str, Any] | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        """``{"id", "url", "title", "source", "kind", "language", "published", "author", "section",
+        "thread_title", "snippet", "score", "topic", "sentiment", "story", "story_size", "story_outlets",
+        "story_origin", "content_hash", "also_at"}``; instants as :func:`format_instant` (local offset), or null."""
+        origin = self.story_origin
+        if origin is not None and isinstance(origin.get("published"), datetime):
+            origin = {**origin, "published": format_instant(origin["published"])}
+        return {
+            "id": self.id,
+            "url": self.url,
+            "title": self.title,
+            "source": self.source,
+            "kind": self.kind,
+            "language": self.language,
+            "published": format_instant(self.published) if self.published else None,
+            "author": self.author,
+            "section": self.section,
+            "thread_title": self.thread_title,
+            "snippet": self.snippet,
+            "score": self.score,
+            "topic": self.topic,
+            "sentiment": self.sentiment,
+            "story": self.story,
+            "story_size": self.story_size,
+            "story_outlets": self.story_outlets,
+            "story_origin": origin,
+            "content_hash": self.content_hash,
+            "also_at": list(self.also_at),
+        }
+
 
 @dataclass
 class SearchResult:
@@ -72,31 +133,51 @@ class SearchResult:
     next_cursor: str | None
     took_ms: int
     facets: dict[str, Any] | None = None
+    timezone: str = "UTC"
+    """The zone the hits' instants are in (``crawl.timezone``)."""
 
     def to_json(self) -> dict[str, Any]:
-        out = {"total": self.total, "hits": [asdict(h) for h in self.hits], "next": self.next_cursor}
+        """``{"total": N, "hits": [Hit.to_json(), ...], "next": cursor or null}`` (+ ``"facets"`` when asked)."""
+        out: dict[str, Any] = {"total": self.total, "hits": [h.to_json() for h in self.hits], "next": self.next_cursor}
         if self.facets is not None:
             out["facets"] = self.facets
         return out
 
 
-def parse_when(value: str, *, end_of_day: bool = False) -> datetime:
-    """Accept ``YYYY-MM-DD``, an ISO datetime, ``today`` or ``7d``/``12h``/``2w`` (ago). Returns UTC."""
-    text = value.strip().lower()
-    now = datetime.now(UTC)
-    if text == "today":
-        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        return day + timedelta(days=1) - timedelta(microseconds=1) if end_of_day else day
-    if m := _RELATIVE.match(text):
-        amount, unit = int(m.group(1)), m.group(2)
-        return now - {"h": timedelta(hours=amount), "d": timedelta(days=amount), "w": timedelta(weeks=amount)}[unit]
+WHEN_FORMS = "YYYY-MM-DD, an ISO datetime, today, yesterday, or an age such as 12h, 7d, 2w"
+
+
+def parse_when(value: str, zone: tzinfo = UTC, *, end_of_day: bool = False, now: datetime | None = None) -> datetime:
+    """A date filter read in ``zone``, as an aware UTC instant; :class:`BadFilter` when unreadable or out of range.
+
+    ``YYYY-MM-DD``, ``today``, ``yesterday``: that local calendar day's first instant (its last with
+    ``end_of_day``). ``12h``/``7d``/``2w``: that long before ``now``. ISO datetimes keep their offset;
+    without one they are local times.
+    """
+    text = value.strip()
+    low = text.lower()
+    now = now or datetime.now(UTC)
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        if low in ("today", "yesterday"):
+            day = now.astimezone(zone).date() - timedelta(days=1 if low == "yesterday" else 0)
+            return _day_bound(day, zone, end_of_day)
+        if m := _RELATIVE.match(low):
+            return (now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})).astimezone(UTC)
+        try:
+            return _day_bound(date.fromisoformat(text), zone, end_of_day)
+        except ValueError:
+            pass
+        parsed = datetime.fromisoformat(text)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
+    except OverflowError:
+        raise BadFilter(f"date {value!r} is out of range") from None
     except ValueError:
-        raise UserError(f"cannot read date {value!r}: use YYYY-MM-DD, an ISO datetime, 'today' or e.g. 7d") from None
-    if len(value.strip()) == 10 and end_of_day:
-        parsed = parsed + timedelta(days=1) - timedelta(microseconds=1)
-    return parsed.replace(tzinfo=parsed.tzinfo or UTC).astimezone(UTC)
+        raise BadFilter(f"cannot read date {value!r}: use {WHEN_FORMS}") from None
+
+
+def _day_bound(day: date, zone: tzinfo, end_of_day: bool) -> datetime:
+    """The first instant of a local calendar day, or (``end_of_day``) its last microsecond."""
+    return datetime.combine(day, time.max if end_of_day else time.min, zone).astimezone(UTC)
 
 
 def build_query(req: SearchRequest, node: Node | None = None) -> dict[str, Any]:
@@ -118,9 +199,9 @@ def build_query(req: SearchRequest, node: Node | None = None) -> dict[str, Any]:
     if req.date_from or req.date_to:
         rng: dict[str, str] = {}
         if req.date_from:
-            rng["gte"] = req.date_from.isoformat()
+            rng["gte"] = req.date_from.astimezone(UTC).isoformat()
         if req.date_to:
-            rng["lte"] = req.date_to.isoformat()
+            rng["lte"] = req.date_to.astimezone(UTC).isoformat()
         filters.append({"range": {"published": rng}})
     return {"bool": {"must": [must], "filter": filters}}
 
@@ -141,14 +222,15 @@ def decode_cursor(cursor: str) -> list[Any]:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except ValueError:
-        raise UserError(f"invalid paging cursor {cursor!r}: pass the 'next' value of a previous search") from None
+        raise BadFilter(f"invalid paging cursor {cursor!r}: pass the 'next' value of a previous search") from None
     if not isinstance(values, list):
-        raise UserError(f"invalid paging cursor {cursor!r}: pass the 'next' value of a previous search")
+        raise BadFilter(f"invalid paging cursor {cursor!r}: pass the 'next' value of a previous search")
     return values
 
 
 def search(client: Elasticsearch, settings: Settings, req: SearchRequest) -> SearchResult:
-    """Run one page of a search."""
+    """Run one page of a search. :class:`NothingIndexed` before the first crawl, :class:`ClusterUnavailable`
+    when the cluster cannot be reached."""
     node = parse(req.query) if req.query.strip() else None
     body: dict[str, Any] = {
         "query": build_query(req, node),
@@ -156,10 +238,11 @@ def search(client: Elasticsearch, settings: Settings, req: SearchRequest) -> Sea
         "size": req.size,
         "track_total_hits": True,
         "_source": {"excludes": ["*_folded", "thread.title_folded", "story_minhash", "story_bands"]},
+        "fields": [{"field": name, "format": DATE_FORMAT} for name in ("published", "story_origin.published")],
     }
     if req.after:
         if req.collapse_stories:
-            raise UserError("paging with --after is not available when collapsing stories; raise --size instead")
+            raise BadFilter("paging with --after is not available when collapsing stories; raise --size instead")
         body["search_after"] = decode_cursor(req.after)
     if req.collapse_stories:
         body["collapse"] = {"field": "story"}
@@ -168,19 +251,26 @@ def search(client: Elasticsearch, settings: Settings, req: SearchRequest) -> Sea
     try:
         resp = client.search(index=docs_alias(settings), **body)
     except ApiError as exc:
+        if exc.status_code == 404 and exc.error == "index_not_found_exception":
+            raise NothingIndexed(
+                f"nothing is indexed yet under prefix {settings.index.prefix!r}: crawl first with mediawatch crawl"
+            ) from None
         raise UserError(f"search failed: {_reason(exc)}") from None
     except TransportError as exc:
         raise ClusterUnavailable(f"Elasticsearch at {settings.es.effective_url} is unreachable: {exc}") from None
     raw_hits = resp["hits"]["hits"]
     patterns = positive_patterns(node)
-    hits = [_to_hit(h, patterns) for h in raw_hits]
+    zone = local_zone(settings)
+    hits = [_to_hit(h, patterns, zone) for h in raw_hits]
     _attach_copies(client, settings, hits)
     _attach_stories(client, settings, hits)
     more = len(raw_hits) == req.size and raw_hits and not req.collapse_stories
     next_cursor = encode_cursor(raw_hits[-1]["sort"]) if more else None
     facets = _read_facets(resp.get("aggregations") or {}) if req.facets else None
     total = resp["hits"]["total"]["value"]
-    return SearchResult(total=total, hits=hits, next_cursor=next_cursor, took_ms=resp["took"], facets=facets)
+    return SearchResult(
+        total=total, hits=hits, next_cursor=next_cursor, took_ms=resp["took"], facets=facets, timezone=str(zone)
+    )
 
 
 FACETS: dict[str, Any] = {
@@ -188,6 +278,7 @@ FACETS: dict[str, Any] = {
     "sentiment": {"terms": {"field": "sentiment.label", "size": 5}},
     "source": {"terms": {"field": "source", "size": 20}},
     "kind": {"terms": {"field": "kind", "size": 5}},
+    "section": {"terms": {"field": "section.keyword", "size": 20}},
     "language": {"terms": {"field": "language", "size": 10}},
     "stories": {"cardinality": {"field": "story"}},
     "outlets": {"cardinality": {"field": "source"}},
@@ -227,7 +318,7 @@ def _attach_stories(client: Elasticsearch, settings: Settings, hits: list[Hit]) 
 def iter_hits(client: Elasticsearch, settings: Settings, req: SearchRequest, limit: int) -> Iterator[Hit]:
     """Yield up to ``limit`` hits across pages with search_after (no 10,000-hit window)."""
     seen = 0
-    page = SearchRequest(**{**asdict(req), "size": min(req.size, limit) or 1})
+    page = replace(req, size=min(req.size, limit) or 1)
     while seen < limit:
         result = search(client, settings, page)
         for hit in result.hits[: limit - seen]:
@@ -238,16 +329,28 @@ def iter_hits(client: Elasticsearch, settings: Settings, req: SearchRequest, lim
         page.after = result.next_cursor
 
 
-def _to_hit(raw: dict[str, Any], patterns: list[str]) -> Hit:
+def _instant(raw: dict[str, Any], name: str, zone: tzinfo) -> datetime | None:
+    """A date field as ES returns it under ``fields`` (UTC, :data:`DATE_FORMAT`), in ``zone``."""
+    values = (raw.get("fields") or {}).get(name) or [None]
+    try:
+        return datetime.fromisoformat(values[0]).astimezone(zone) if values[0] else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _to_hit(raw: dict[str, Any], patterns: list[str], zone: tzinfo = UTC) -> Hit:
     src = raw["_source"]
     thread = src.get("thread") or {}
+    origin = src.get("story_origin")
+    if origin is not None:
+        origin = {**origin, "published": _instant(raw, "story_origin.published", zone)}
     return Hit(
         id=raw["_id"],
         url=src.get("url", ""),
         title=src.get("title") or thread.get("title") or "",
         source=src.get("source", ""),
         kind=src.get("kind", ""),
-        published=src.get("published"),
+        published=_instant(raw, "published", zone),
         snippet=snippet(src.get("text") or "", patterns),
         score=raw.get("_score"),
         language=src.get("language"),
@@ -258,7 +361,7 @@ def _to_hit(raw: dict[str, Any], patterns: list[str]) -> Hit:
         topic=src.get("topic"),
         sentiment=(src.get("sentiment") or {}).get("label"),
         story=src.get("story"),
-        story_origin=src.get("story_origin"),
+        story_origin=origin,
     )
 
 

@@ -433,9 +433,25 @@ def test_prefix_with_diacritics_also_scores_exact_prefix() -> None:
 
 def test_field_scoped_queries_use_only_that_field() -> None:
     assert to_es(parse("title:lũ")) == _word("lũ", ["title"], ["title_folded"])
-    assert to_es(parse("author:nguyen*")) == {"prefix": {"author": {"value": "nguyen", "case_insensitive": True}}}
+
+
+def test_author_and_section_match_words_prefixes_and_folded_forms_like_title() -> None:
+    assert to_es(parse("author:Nguyễn")) == _word("Nguyễn", ["author"], ["author_folded"])
+    assert to_es(parse("author:nguyen")) == _word("nguyen", ["author"], ["author_folded"])
+    assert to_es(parse("author:nguyen*")) == {"prefix": {"author_folded": {"value": "nguyen"}}}
+    assert to_es(parse("author:Ngu*")) == {"prefix": {"author_folded": {"value": "ngu"}}}
+    assert to_es(parse("author:Nguyễ*"))["bool"]["should"] == [
+        {"prefix": {"author_folded": {"value": "nguye"}}},
+        {"constant_score": {"filter": {"prefix": {"author": {"value": "nguyễ", "case_insensitive": True}}},
+                            "boost": EXACT_TIER}},
+    ]
     assert to_es(parse('section:"Thời sự"'))["bool"]["should"] == [
-        {"match_phrase": {"section": {"query": "Thời sự"}}},
+        {"constant_score": {"filter": {"match_phrase": {"section": {"query": "Thời sự"}}}, "boost": EXACT_TIER}},
+        {"match_phrase": {"section_folded": {"query": "thoi su"}}},
+    ]
+    assert to_es(parse('section:"thoi su"'))["bool"]["should"] == [
+        {"match_phrase": {"section": {"query": "thoi su"}}},
+        {"match_phrase": {"section_folded": {"query": "thoi su"}}},
     ]
 
 
