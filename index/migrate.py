@@ -128,9 +128,9 @@ def _migrate_one(
         if getattr(exc, "error", "") != "resource_already_exists_exception":
             raise
     for old in olds:
-        log(f"{state.alias}: holding writers off {old} (write block)")
         client.indices.add_block(index=old, block="write")
         client.indices.refresh(index=old)
+        log(f"{state.alias}: writers held off {old} (write block) while it is copied")
     copied = 0
     beat = time.monotonic()
     for old, version in zip(olds, state.versions, strict=True):
