@@ -105,7 +105,8 @@ _AUTHOR_PREFIX = re.compile(
 class Article:
     """What one page says. ``text`` is the main text only (paragraphs separated by a blank line, NFC);
     dates are tz-aware UTC; ``language`` is ISO 639-1 or ``"unknown"``; ``encoding`` is the codec used to
-    decode bytes input (None for str input); ``date_source`` says how ``published`` was found."""
+    decode bytes input (None for str input); ``date_source`` says how ``published`` was found: "selector"
+    (a per-source CSS selector) or one of the values :class:`crawlers.dates.PageDates` documents."""
 
     title: str | None = None
     text: str = ""
@@ -194,6 +195,8 @@ def strip_noise(html: str) -> str:
 def parse_html(html: str) -> HtmlElement | None:
     """Parse (already de-noised) markup into an lxml tree without hidden elements (:func:`drop_hidden`)
     and with datelines set off from the text they lead (:func:`separate_datelines`); None if unusable."""
+    # Control characters are never text (and lxml refuses them in strings it builds later); with an XML
+    # declaration lxml refuses str input.
     html = _XML_DECLARATION.sub("", _CONTROL_CHARS.sub("", html), count=1)
     if not html.strip():
         return None
@@ -653,7 +656,7 @@ def extract_article(
         doc = _trafilatura(tree, url, current, precise=False, fast=fast) or doc
 
     body = _paragraphs(getattr(doc, "text", None))
-    if "text" in matched:
+    if "text" in matched:  # the source's own selector says where the text is: it replaces ours
         selected_text = [p for element in matched["text"] for p in _soup_paragraphs(element)]
         body = "\n\n".join(selected_text) or body
     elif body:

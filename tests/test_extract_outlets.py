@@ -59,8 +59,12 @@ def fixture_page(name: str) -> Page:
 
 @cache
 def corpus() -> tuple[Page, ...]:
-    """Every page we have: the fixtures, the pages of tests/test_extract.py, the generated site's articles."""
+    """Every page we have: these fixtures, the other HTML fixtures under tests/fixtures (forum pages, no
+    gold), the pages of tests/test_extract.py and the generated site's articles."""
     out = [fixture_page(name) for name in fixture_names()]
+    for path in sorted(FIXTURES.parent.rglob("*.html")):
+        if path.parent != FIXTURES:
+            out.append(Page(str(path.relative_to(FIXTURES.parent)), path.read_bytes(), None))
     gold = (pages.SAPO, *pages.BODY_PARAGRAPHS)
     out += [
         Page("vietnamese_page", pages.vietnamese_page(), pages.URL, gold, ("Minh Anh",), now=pages.NOW),
