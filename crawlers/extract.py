@@ -217,16 +217,16 @@ def drop_hidden(tree: HtmlElement) -> None:
     the text, the dates and the lead, and cost time on big pages.
 
     Two kinds are shown instead, because they are the article and plain trafilatura keeps them:
-    a *fold* (:func:`_is_fold`, the rest of the text behind "Xem thêm"/"Đọc tiếp") and a wrapper of
-    the headline and the text when no ``<h1>`` is visible (a page that a script shows after loading, or
-    one saved while a modal had set ``aria-hidden`` on everything else)."""
+    a *fold* (:func:`_is_fold`, the rest of the text behind "Xem thêm"/"Đọc tiếp") and a wrapper of the
+    page's ``<h1>``, ``<main>`` or ``<article>`` and its text when none of those is visible (a page that a
+    script shows after loading, or one saved while a modal had set ``aria-hidden`` on everything else)."""
     hidden = tree.xpath(_HIDDEN_XPATH)
     if not hidden:
         return
     hidden_set = set(hidden)
-    headlines = list(tree.iter("h1"))
-    page_hidden = bool(headlines) and not any(
-        all(node not in hidden_set for node in chain([h1], h1.iterancestors())) for h1 in headlines
+    landmarks = list(tree.iter("h1", "main", "article"))
+    page_hidden = bool(landmarks) and not any(
+        all(node not in hidden_set for node in chain([mark], mark.iterancestors())) for mark in landmarks
     )
     dropped: set[HtmlElement] = set()
     shown: dict[HtmlElement, str | None] = {}  # parent -> its visible paragraphs' text (None: no paragraph)
@@ -235,13 +235,17 @@ def drop_hidden(tree: HtmlElement) -> None:
             continue
         if any(ancestor in dropped for ancestor in element.iterancestors()):
             continue
-        if page_hidden and element.find(".//h1") is not None and element.find(".//p") is not None:
+        if page_hidden and element.find(".//p") is not None and _holds_landmark(element):
             _unhide(element)
         elif _is_fold(element, hidden_set, shown):
             _unhide(element)
         else:
             element.drop_tree()
             dropped.add(element)
+
+
+def _holds_landmark(element: HtmlElement) -> bool:
+    return any(True for _ in element.iterdescendants("h1", "main", "article"))
 
 
 def _unhide(element: HtmlElement) -> None:

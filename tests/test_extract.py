@@ -485,6 +485,13 @@ def test_hidden_wrapper_of_the_headline_is_shown() -> None:
         "<div class='modal' role='dialog'>Đăng ký nhận bản tin</div></body></html>"
     )
     assert _visible_text(page) == f"Tiêu đề bài {PROSE} Đăng ký nhận bản tin"
+    # without a headline, the <article> or <main> it wraps tells the page apart from hidden junk
+    for landmark in ("article", "main"):
+        no_h1 = (
+            f"<html><body><div class='page-wrapper' aria-hidden='true'><{landmark}><p>{PROSE}</p></{landmark}>"
+            "</div><div class='modal' role='dialog'>Đăng ký nhận bản tin</div></body></html>"
+        )
+        assert _visible_text(no_h1) == f"{PROSE} Đăng ký nhận bản tin", landmark
     # with a visible headline elsewhere, a hidden block holding another <h1> is just hidden
     visible = page.replace("<body class='modal-open'>", "<body><h1>Tiêu đề thật</h1>")
     assert _visible_text(visible) == "Tiêu đề thật Đăng ký nhận bản tin"
