@@ -31,6 +31,9 @@ TOPICS_KEPT = 3
 CHARS_PER_TOKEN_BUDGET = 8
 SENTIMENT_CHARS = 600
 MAX_AUTO_WORKERS = 8
+#: Forum posts shorter than this carry no story: stock replies ("+1, mình cũng gặp y như vậy.") recur on
+#: many threads and must not link them, while a long post copied to another thread still does.
+FORUM_MIN_WORDS = 20
 
 
 @dataclass(frozen=True)
@@ -168,10 +171,14 @@ def tag_documents(docs: Sequence[dict[str, Any]], tagger: Tagger) -> list[dict[s
 
 
 def story_members(docs: Sequence[dict[str, Any]]) -> list[StoryMember | None]:
-    """Each doc as story grouping sees it (``None`` for a text too short to carry a story)."""
+    """Each doc as story grouping sees it (``None`` for a text too short to carry a story: under
+    ``enrich.stories.MIN_WORDS`` words, or :data:`FORUM_MIN_WORDS` for a forum post)."""
     members: list[StoryMember | None] = []
     for doc in docs:
-        sig = signature(doc.get("text") or "")
+        if doc.get("kind") == "forum":
+            sig = signature(doc.get("text") or "", min_words=FORUM_MIN_WORDS)
+        else:
+            sig = signature(doc.get("text") or "")
         members.append(
             None if sig is None else StoryMember(
                 doc_id=doc["id"], story=None, signature=sig, published=_as_datetime(doc.get("published")),

@@ -1,6 +1,5 @@
 """Document identity: canonical URLs, ids and content fingerprints."""
 
-import pytest
 
 from crawlers.identity import canonical_url, content_hash, doc_id, is_short_text
 
@@ -65,10 +64,17 @@ def test_stories_never_group_greetings() -> None:
     assert assign_stories(members, lambda bands: []) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="enrich/stories.py signs texts from 4 words: reported, not changed here")
 def test_stories_do_not_group_one_line_replies() -> None:
     """Reactions the local test forum reuses across threads ("Có ai biết thêm thì chia sẻ với nhé.", 9 words)
-    get identical signatures, so two people writing them on two threads share a story."""
-    from enrich.stories import signature
+    would get identical signatures; forum posts below FORUM_MIN_WORDS get none, so they never share a story.
+    A long post quoted verbatim on another thread still does."""
+    from enrich.tagger import FORUM_MIN_WORDS, story_members
 
-    assert signature("Có ai biết thêm thì chia sẻ với nhé.") is None
+    reply = "Có ai biết thêm thì chia sẻ với nhé."
+    long_post = " ".join(["Nước ngập sâu ở đường Lý Thái Tổ, xe máy chết máy hàng loạt."] * 3)
+    assert len(long_post.split()) >= FORUM_MIN_WORDS > len(reply.split())
+    docs = [{"id": "a", "text": reply, "kind": "forum"}, {"id": "b", "text": reply, "kind": "forum"},
+            {"id": "c", "text": long_post, "kind": "forum"}, {"id": "d", "text": reply, "kind": "news"}]
+    members = story_members(docs)
+    assert members[0] is None and members[1] is None
+    assert members[2] is not None and members[3] is not None  # news keeps the general rule

@@ -1,47 +1,28 @@
-"""The ``forum`` spider: section -> thread listing (paginated) -> thread pages (paginated),
-one document per post, keyed by a stable URL (thread URL + post anchor).
+"""The ``forum`` spider: section -> thread listing (paginated) -> thread pages (paginated), one document
+per post, keyed by a stable URL (thread URL + the engine's post anchor).
 
-Thread pages are walked in order so each post knows its position in the thread; on a re-crawl a
-page that is not due yet (see ``index.pages.RevisitPolicy``) or answers 304 costs nothing more, and the
-walk continues at the next page we remembered.
+Parsing is :mod:`crawlers.forums` (XenForo 1/2, vBulletin 3-5, phpBB 3, Discourse's public JSON;
+detected, or forced with ``forum: {engine: …}``; a source's selectors override the preset field by
+field). Thread pages are walked in order so each post knows its position in the thread; on a re-crawl
+a page that is not due yet (see ``index.pages.RevisitPolicy``) or answers 304 costs nothing more, and
+the walk continues at the next page we remembered.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import scrapy
-from lxml import html as lxml_html
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 
-from crawlers.dates import parse_date
-from crawlers.identity import content_hash, doc_id
+from crawlers.forums import parse_section_page, parse_thread_page, request_url
+from crawlers.identity import doc_id
 from crawlers.items import DocumentItem
 from crawlers.spiders.base import SourceSpider
 from enrich.language import detect_language
 from index.pages import KnownPage
-
-_PAGE_SUFFIX = re.compile(r"(/page-\d+/?|[?&]page=\d+)$")
-_BLOCKS = {"p", "div", "li", "br", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre"}
-
-
-def post_text(fragment: str) -> str:
-    """Readable text of a post body: quotes of earlier posts, scripts and styles removed;
-    line breaks and blocks kept as newlines; NFC."""
-    if not fragment.strip():
-        return ""
-    root = lxml_html.fragment_fromstring(fragment, create_parent="div")
-    for bad in root.xpath(".//blockquote|.//script|.//style|.//*[contains(@class,'bbCodeBlock--quote')]"):
-        bad.drop_tree()
-    for el in root.iter():
-        if isinstance(el.tag, str) and el.tag.lower() in _BLOCKS:
-            el.tail = "\n" + (el.tail or "")
-    lines = (" ".join(line.split()) for line in root.text_content().splitlines())
-    return unicodedata.normalize("NFC", "\n".join(line for line in lines if line))
 
 
 class ForumSpider(SourceSpider):
@@ -49,20 +30,23 @@ class ForumSpider(SourceSpider):
     kind = "forum"
 
     async def start(self) -> AsyncIterator[Any]:
+        engine = self.source.forum.engine_or_none
         for url in self.source.sections:
-            yield self.entry_request(url, self.parse_section)
+            yield self.entry_request(request_url(url, engine), self.parse_section)
+
+    def _content_type(self, response: Response) -> str | None:
+        return (response.headers.get("Content-Type") or b"").decode("latin-1") or None
 
     def parse_section(self, response: Response) -> Iterator[Any]:
-        if not isinstance(response, TextResponse):
-            return
-        sel = self.source.forum
-        for href in response.css(_attr(sel.thread_link, "href")).getall():
-            thread_url = self.canonical(_PAGE_SUFFIX.sub("/", response.urljoin(href)))
+        forum = self.source.forum
+        page = parse_section_page(response.body, response.url, content_type=self._content_type(response),
+                                  engine=forum.engine_or_none, selectors=forum.overrides())
+        self.count(f"engine/{page.engine}")
+        for thread_url in page.thread_urls:
             if self.source.allows(thread_url):
-                yield self.thread_page_request(thread_url, thread_url, offset=0)
-        next_href = response.css(_attr(sel.next_page, "href")).get()
-        if next_href:
-            yield self.request(response.urljoin(next_href), self.parse_section)
+                yield self.thread_page_request(request_url(thread_url, page.engine), thread_url, offset=0)
+        if page.next_url and self.source.allows(page.next_url):
+            yield self.request(page.next_url, self.parse_section)
 
     def thread_page_request(self, page_url: str, thread_url: str, offset: int) -> scrapy.Request:
         return self.page_request(page_url, self.parse_thread_page, "thread_page", mw_thread=thread_url,
@@ -83,13 +67,11 @@ class ForumSpider(SourceSpider):
             if page.state.next_url:
                 yield self.thread_page_request(page.state.next_url, thread_url, offset + len(page.state.doc_ids))
             return
-        if not isinstance(response, TextResponse):
-            return
-        sel = self.source.forum
-        title = " ".join(" ".join(response.css("h1 *::text, h1::text").getall()).split())
-        posts = list(self.extract_posts(response, thread_url, title, offset))
-        next_href = response.css(_attr(sel.next_page, "href")).get()
-        next_url = self.canonical(response.urljoin(next_href)) if next_href else None
+        forum = self.source.forum
+        tp = parse_thread_page(response.body, response.url, content_type=self._content_type(response),
+                               engine=forum.engine_or_none, selectors=forum.overrides(), timezone=self.timezone)
+        posts = list(self.documents(tp, response, offset))
+        next_url = tp.next_url if tp.next_url and self.source.allows(tp.next_url) else None
         fingerprint = hashlib.sha1("".join(p.content_hash for p in posts).encode()).hexdigest()
         known = response.meta.get("mw_known")
         state = self.page_state(
@@ -100,50 +82,35 @@ class ForumSpider(SourceSpider):
             yield self.page(state)
         else:
             yield self.page(state, posts)
-        if next_url and self.source.allows(next_url):
-            yield self.thread_page_request(next_url, thread_url, offset + len(posts))
+        if next_url:
+            yield self.thread_page_request(next_url, tp.thread_url or thread_url, offset + len(tp.posts))
 
-    def extract_posts(self, response: TextResponse, thread_url: str, title: str, offset: int) -> Iterator[DocumentItem]:
-        sel = self.source.forum
-        timezone = self.timezone
-        for index, post in enumerate(response.css(sel.post), start=1):
-            text = post_text(post.css(sel.body).get() or "")
-            if not text:
+    def documents(self, tp: Any, response: Response, offset: int) -> Iterator[DocumentItem]:
+        """One document per post with text (posts without any are counted, not indexed)."""
+        for index, post in enumerate(tp.posts, start=1):
+            if not post.text:
                 self.count("empty_posts")
                 continue
-            anchor = post.attrib.get(sel.post_id) or "post-" + hashlib.sha1(text.encode()).hexdigest()[:12]
-            author = post.attrib.get(sel.author) or (post.css(f"{sel.author}::text").get() or "").strip() or None
-            time_el = post.css(sel.time)
-            stamp = time_el.attrib.get("datetime") or time_el.attrib.get("data-time") or " ".join(
-                time_el.css("::text").getall()
-            )
-            published = parse_date(stamp, timezone=timezone) if stamp else None
-            url = f"{thread_url}#{anchor}"
             yield DocumentItem(
-                id=doc_id(url),
-                url=url,
+                id=doc_id(post.url),
+                url=post.url,
                 source=self.source.id,
                 source_name=self.source.name,
                 kind="forum",
-                title=title,
-                text=text,
-                content_hash=content_hash(text),
-                language=detect_language(text, hint=self.source.language),
-                canonical_url=url,
-                published=published,
-                author=author,
-                date_source="post" if published else None,
-                encoding=response.encoding,
+                title=tp.title,
+                text=post.text,
+                content_hash=post.content_hash,
+                language=detect_language(post.text, hint=self.source.language),
+                canonical_url=post.url,
+                published=post.published,
+                author=post.author,
+                date_source="post" if post.published else None,
+                encoding=getattr(response, "encoding", None),
                 thread={
-                    "url": thread_url,
-                    "title": title,
-                    "post_id": anchor,
-                    "position": offset + index,
-                    "page_url": self.canonical(response.url),
+                    "url": tp.thread_url,
+                    "title": tp.title,
+                    "post_id": post.id,
+                    "position": post.position or offset + index,
+                    "page_url": tp.url,
                 },
             )
-
-
-def _attr(selectors: str, attr: str) -> str:
-    """``"a.x, .y a"`` -> ``"a.x::attr(href), .y a::attr(href)"``: the pseudo-element on every alternative."""
-    return ", ".join(f"{part.strip()}::attr({attr})" for part in selectors.split(",") if part.strip())
