@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from index.highlight import positive_patterns, snippet
-from index.mappings import docs_alias
+from index.mappings import DOCS, docs_alias, outdated_error, schema_state
 from index.query import Node, parse, to_es
 from mediawatch.config import Settings
 from mediawatch.errors import ClusterUnavailable, UserError
@@ -249,12 +249,11 @@ def search(client: Elasticsearch, settings: Settings, req: SearchRequest) -> Sea
     if req.facets:
         body["aggs"] = FACETS
     try:
+        _check_schema(client, settings)
         resp = client.search(index=docs_alias(settings), **body)
     except ApiError as exc:
         if exc.status_code == 404 and exc.error == "index_not_found_exception":
-            raise NothingIndexed(
-                f"nothing is indexed yet under prefix {settings.index.prefix!r}: crawl first with mediawatch crawl"
-            ) from None
+            raise _nothing_indexed(settings) from None
         raise UserError(f"search failed: {_reason(exc)}") from None
     except TransportError as exc:
         raise ClusterUnavailable(f"Elasticsearch at {settings.es.effective_url} is unreachable: {exc}") from None
@@ -271,6 +270,23 @@ def search(client: Elasticsearch, settings: Settings, req: SearchRequest) -> Sea
     return SearchResult(
         total=total, hits=hits, next_cursor=next_cursor, took_ms=resp["took"], facets=facets, timezone=str(zone)
     )
+
+
+def _nothing_indexed(settings: Settings) -> NothingIndexed:
+    return NothingIndexed(
+        f"nothing is indexed yet under prefix {settings.index.prefix!r}: crawl first with mediawatch crawl"
+    )
+
+
+def _check_schema(client: Elasticsearch, settings: Settings) -> None:
+    """The documents alias must exist (:class:`NothingIndexed`) and point at this schema version
+    (``SchemaOutdated``, naming ``mediawatch index migrate``): an older index would answer some
+    queries (``author:nguyen``) with silence instead of an error."""
+    (state,) = schema_state(client, settings, (DOCS,))
+    if state.missing:
+        raise _nothing_indexed(settings)
+    if state.outdated or state.newer:
+        raise outdated_error(state, settings)
 
 
 FACETS: dict[str, Any] = {

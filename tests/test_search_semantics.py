@@ -178,3 +178,19 @@ def test_search_before_the_first_crawl_says_so(cluster: Cluster, tmp_path: Path)
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
     assert f"nothing is indexed yet under prefix '{prefix}'" in result.stderr and "mediawatch crawl" in result.stderr
+
+
+def test_search_on_an_outdated_index_names_the_migration(cluster: Cluster, tmp_path: Path) -> None:
+    from elasticsearch import Elasticsearch
+
+    from index.mappings import DOCS
+
+    prefix = f"mwt-old-{uuid.uuid4().hex[:6]}"
+    client = Elasticsearch(cluster.url)
+    client.indices.create(index=DOCS.concrete(prefix, DOCS.version - 1), aliases={DOCS.alias(prefix): {}})
+    try:
+        result = run_cli("search", "author:nguyen", env=cluster.env(prefix, tmp_path))
+    finally:
+        delete_prefix(cluster.url, prefix)
+    assert result.returncode == 3 and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "mediawatch index migrate" in result.stderr
