@@ -347,12 +347,23 @@ class PageWriter:
                     return False
 
     def close(self) -> Future[WriteStats]:
-        """Flush, refresh, run ``finish``, release the spool; the future gives the final stats."""
-        if self._thread.is_alive():
-            self._queue.put(_STOP)
-        elif not self._closed.done():
+        """Flush, refresh, run ``finish``, release the spool; the future gives the final stats. Never
+        blocks the caller: with the queue full, the stop is handed over by a helper thread."""
+        try:
+            self._queue.put_nowait(_STOP)
+        except queue.Full:
+            threading.Thread(target=self._put_stop, name=f"{self._thread.name}-stop", daemon=True).start()
+        if not self._thread.is_alive() and not self._closed.done():
             self._closed.set_result(self.stats)
         return self._closed
+
+    def _put_stop(self) -> None:
+        while self._thread.is_alive():
+            try:
+                self._queue.put(_STOP, timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
     @property
     def pending(self) -> int:
