@@ -236,6 +236,46 @@ class EnrichSettings(_Section):
         return value
 
 
+class AlertSettings(_Section):
+    """How keyword alerts reach people: the SMTP server for e-mail, webhooks, retries, and links back."""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = False  # upgrade with STARTTLS after connecting (port 587 on real servers)
+    smtp_ssl: bool = False  # implicit TLS from the start (port 465)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout: Positive = 30.0
+    mail_from: str = "mediawatch <mediawatch@localhost>"
+    webhook_timeout: Positive = 10.0
+    # The web app's public address, for "open in mediawatch" links in messages (unset: no such links).
+    base_url: str | None = None
+    # A delivery that fails is tried again after base * 2**attempt seconds (with jitter, at most
+    # retry_max_seconds), up to max_attempts tries, then recorded as failed and shown.
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    retry_base_seconds: Positive = 30.0
+    retry_max_seconds: Positive = 3600.0
+    # A channel whose last this-many deliveries failed is flagged (alerts list, status).
+    failing_after: int = Field(default=3, ge=1, le=1000)
+    # Documents a digest lists at most (the rest are counted).
+    digest_max_items: int = Field(default=50, ge=1, le=1000)
+    # Matching re-reads this much before its last checkpoint, so documents that became visible late
+    # are not missed (a document never notifies the same alert twice, so the overlap costs no repeats).
+    match_overlap_minutes: NonNegative = 30.0
+
+
+class ScheduleSettings(_Section):
+    """``mediawatch schedule run``: how often it looks, how many crawls at once, its leases."""
+
+    tick_seconds: Positive = 5.0
+    max_concurrent_crawls: int = Field(default=2, ge=1, le=64)
+    # A scheduler holds a source's lease while its crawl runs, renewing it; a lease not renewed for
+    # this long (its scheduler died) may be taken over by another scheduler.
+    lease_seconds: Positive = 120.0
+    # A crawl running longer than this is stopped (SIGTERM, then SIGKILL) and recorded as interrupted.
+    crawl_timeout_hours: Positive = 6.0
+
+
 class Settings(BaseSettings):
     """Everything configurable in one place; see module docstring for precedence."""
 
@@ -248,6 +288,8 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     enrich: EnrichSettings = Field(default_factory=EnrichSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     @classmethod
     def settings_customise_sources(
