@@ -122,7 +122,8 @@ def test_unknown_keys_are_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     with pytest.raises(ConfigError, match=r"^unknown setting crawl\.user_agnet \(from mediawatch\.toml\); .*agent"):
         load_settings()
     config.write_text("retention_days = 30\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"^unknown setting retention_days .*known settings here: alerts, crawl, data_dir"):
+    known = r"known settings here: alerts, crawl, data_dir"
+    with pytest.raises(ConfigError, match=rf"^unknown setting retention_days .*{known}"):
         load_settings()
     config.unlink()
     monkeypatch.setenv("MEDIAWATCH_INDEX__RETENTION_DAY", "30")
