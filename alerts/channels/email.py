@@ -113,11 +113,11 @@ def snippet_segments(snippet: str) -> list[tuple[str, bool]]:
 
 
 def snippet_html(snippet: str) -> Markup:
-    """The snippet for HTML: text escaped, hits in a styled ``<mark>`` (rebuilt here, so nothing else passes)."""
+    """The snippet for HTML: text escaped, hits in ``<mark>`` (rebuilt here, so no other markup passes)."""
     out = []
     for text, marked in snippet_segments(snippet):
         text = html.escape(text, quote=False)
-        out.append(f'<mark style="background:#ffe58a;color:#1f2933;padding:0 2px;">{text}</mark>' if marked else text)
+        out.append(f"<mark>{text}</mark>" if marked else text)
     return Markup("".join(out))
 
 
@@ -163,7 +163,7 @@ def headline(message: AlertMessage) -> str:
     top = heading(message)
     count = message_total(message)
     if message.kind == "instant":
-        if len(message.items) == 1:
+        if len(message.items) == 1 and message.items[0].title.strip():
             return f"{top}: {one_line(message.items[0].title, TITLE_CHARS)}"
         return f"{top}: {number(count)} bài mới" if count else top
     if message.kind == "digest":
