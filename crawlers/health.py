@@ -135,3 +135,4 @@ def assess(stats: dict[str, Any], *, max_error_share: float) -> Assessment:
 def _client_error(reason: str) -> bool:
     """A site's 4xx answers (gone or missing pages) are its own business, not a crawl failure."""
     return reason.startswith("http_4")
+

@@ -198,8 +198,8 @@ class IndexPipeline:
         for document in item.documents:
             source = document.to_source()
             now = source["crawled_at"]
-            actions.append(upsert_action(self.docs_index, document.id, {**source, "changed_at": now},
-                                         {"first_seen": now}))
+            fields = {**source, "changed_at": now, "alert_pending": True}  # alert matching clears the flag
+            actions.append(upsert_action(self.docs_index, document.id, fields, {"first_seen": now}))
             if document.story and document.story_joined:
                 stories.add(document.story)
         state = index_action(self.pages_index, page_id(item.state.url), item.state.to_source())

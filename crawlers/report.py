@@ -35,6 +35,8 @@ class CrawlReport:
     robots_refused: int
     failures: dict[str, int] = field(default_factory=dict)
     bytes: int = 0
+    empty_text: int = 0  # pages whose main text could not be found
+    no_date: int = 0  # documents without a publication date
     run_id: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -63,6 +65,8 @@ class CrawlReport:
             robots_refused=outcomes.get("robots", 0),
             failures={k: v for k, v in outcomes.items() if k not in ("known", "robots", "offsite")},
             bytes=int(stats.get("downloader/response_bytes", 0)),
+            empty_text=int(stats.get("mediawatch/empty_text", 0)) + int(stats.get("mediawatch/empty_posts", 0)),
+            no_date=int(stats.get("mediawatch/no_date", 0)),
             run_id=run_id or str(stats.get("mediawatch/run_id") or uuid.uuid4().hex),
             stats={k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in stats.items()},
         )
@@ -82,7 +86,7 @@ class CrawlReport:
         """The run document stored in ``<prefix>-runs``."""
         keep = ("run_id", "source", "finish_reason", "health", "problems", "pages", "bytes", "documents", "created",
                 "updated", "unchanged", "not_modified", "skipped_known", "rejected", "spooled", "robots_refused",
-                "failures")
+                "failures", "empty_text", "no_date")
         run = {k: getattr(self, k) for k in keep}
         run.update(
             source_name=source_name, kind=kind, host=socket.gethostname(), pid=os.getpid(),

@@ -8,7 +8,8 @@ code  meaning
 ====  =======================================================================================
 0     every source finished ok (a stop at ``max_pages`` is a normal end)
 2     could not start: bad usage, configuration or sources file
-3     could not start: Elasticsearch unreachable, its schema outdated, or a migration running
+3     could not start: Elasticsearch unreachable, its schema outdated, a migration running, or
+      (every requested source) already being crawled by another process
 4     could not start: a tagging model cannot load
 5     finished with failures: a source failed or was degraded (site down, errors, rejected documents)
 6     writes spooled: Elasticsearch went away (or the spool filled up); the next crawl replays them
@@ -20,8 +21,9 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scrapy import signals
@@ -51,6 +53,7 @@ log = logging.getLogger(__name__)
 class CrawlOutcome:
     reports: list[CrawlReport]
     interrupted: bool = False
+    busy: dict[str, str] = field(default_factory=dict)  # sources skipped: another process crawls them
 
     @property
     def exit_code(self) -> int:
@@ -74,6 +77,57 @@ def select_sources(settings: Settings, ids: Sequence[str]) -> list[Source]:
     if not chosen:
         raise UserError(f"no enabled sources in {registry.path}")
     return chosen
+
+
+class CrawlLeases:
+    """One lease per source (``crawl:<source>`` in ``<prefix>-locks``) held while it is crawled, renewed on a
+    thread of its own: a source is never crawled by two processes at once, whoever started them."""
+
+    def __init__(self, settings: Settings) -> None:
+        from index.locks import Lease
+        from index.mappings import locks_alias
+
+        self.settings = settings
+        self.client = make_client(settings)
+        self.ttl = settings.schedule.lease_seconds
+        self._make = lambda sid: Lease(self.client, locks_alias(settings), f"crawl:{sid}", purpose="crawl",
+                                       ttl=self.ttl)
+        self.held: dict[str, Any] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def acquire(self, sources: Sequence[Source]) -> tuple[list[Source], dict[str, str]]:
+        """The sources now leased to this process, and who holds the others."""
+        free, busy = [], {}
+        for source in sources:
+            lease = self._make(source.id)
+            holder = lease.try_acquire()
+            if holder is None:
+                self.held[source.id] = lease
+                free.append(source)
+            else:
+                busy[source.id] = holder.describe()
+        if self.held and self._thread is None:
+            self._thread = threading.Thread(target=self._renew, name="mediawatch-crawl-leases", daemon=True)
+            self._thread.start()
+        return free, busy
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.ttl / 3):
+            for source_id, lease in list(self.held.items()):
+                try:
+                    lease.heartbeat()
+                except Exception as exc:  # lost or unreachable: the crawl goes on, the next renewal retries
+                    log.warning("could not renew the crawl lease of %s: %s", source_id, exc)
+
+    def release(self) -> None:
+        self._stop.set()
+        for lease in self.held.values():
+            try:
+                lease.release()
+            except Exception as exc:
+                log.warning("could not release a crawl lease: %s", exc)
+        self.held.clear()
 
 
 def check_ready(settings: Settings) -> None:
@@ -101,6 +155,21 @@ def run_crawl(settings: Settings, sources: Sequence[Source], *, on_event: Progre
     The Twisted reactor cannot restart, so call this once per process. The first Ctrl-C (or SIGTERM)
     stops every crawl and saves what was fetched; a second one stops at once."""
     check_ready(settings)
+    leases = CrawlLeases(settings)
+    sources, busy = leases.acquire(sources)
+    try:
+        return _crawl(settings, sources, busy, on_event)
+    finally:
+        leases.release()
+
+
+def _crawl(settings: Settings, sources: Sequence[Source], busy: dict[str, str],
+           on_event: ProgressHook | None) -> CrawlOutcome:
+    if not sources:
+        who = "; ".join(f"{sid} by {holder}" for sid, holder in busy.items())
+        raise UserError(f"already being crawled: {who}", exit_code=3)
+    for source_id, holder in busy.items():
+        log.warning("skipping %s: already being crawled by %s", source_id, holder)
     logging.getLogger("scrapy").setLevel(settings.crawl.log_level)
     process = CrawlerProcess(scrapy_settings(settings))
     crawlers = []
@@ -122,7 +191,7 @@ def run_crawl(settings: Settings, sources: Sequence[Source], *, on_event: Progre
         CrawlReport.from_stats(sid, crawler.stats.get_stats(), max_error_share=settings.crawl.max_error_share)
         for sid, crawler in crawlers
     ]
-    return CrawlOutcome(reports, interrupted=interrupts.count > 0)
+    return CrawlOutcome(reports, interrupted=interrupts.count > 0, busy=busy)
 
 
 GRACE_SECONDS = 5.0

@@ -87,6 +87,8 @@ DOC_PROPERTIES.update(
         **_text("author"),
         "section": {**TEXT, "fields": {"keyword": KEYWORD}},
         "section_folded": TEXT,
+        # Set on every write of a new or changed document; alert matching clears it (alerts.service).
+        "alert_pending": {"type": "boolean"},
     }
 )
 
@@ -130,6 +132,8 @@ RUN_PROPERTIES: dict[str, Any] = {
     "rejected": {"type": "integer"},
     "spooled": {"type": "integer"},
     "robots_refused": {"type": "integer"},
+    "empty_text": {"type": "integer"},
+    "no_date": {"type": "integer"},
     "failures": {"type": "object", "dynamic": True},  # fetch outcome -> count (dns, timeout, http_500, ...)
     "stats": {"type": "object", "enabled": False},  # Scrapy's raw statistics, kept as they were
 }
@@ -141,6 +145,69 @@ LOCK_PROPERTIES: dict[str, Any] = {
     "acquired": DATE,
     "heartbeat": DATE,
     "expires": DATE,
+}
+
+
+SUBSCRIPTION_PROPERTIES: dict[str, Any] = {
+    "id": KEYWORD,
+    "owner": KEYWORD,
+    "name": {**KEYWORD, "fields": {"text": TEXT}},
+    "query": {"type": "keyword", "index": False},
+    "filters": {"properties": {name: KEYWORD for name in ("sources", "kinds", "languages", "topics", "sentiments")}},
+    "delivery": KEYWORD,  # instant | hourly | daily
+    "daily_at": KEYWORD,  # HH:MM local, for daily digests
+    "timezone": KEYWORD,
+    "channels": {"type": "object", "enabled": False},
+    "active": {"type": "boolean"},
+    "notify_copies": {"type": "boolean"},
+    "spike": {"type": "object", "enabled": False},
+    "secret": {"type": "keyword", "index": False},
+    "feed_token": KEYWORD,
+    "created": DATE,
+    "updated": DATE,
+    "last_digest": DATE,  # end of the last digest period sent
+    "last_spike_check": DATE,
+    "channel_health": {"type": "object", "enabled": False},
+}
+
+NOTIFICATION_PROPERTIES: dict[str, Any] = {
+    "id": KEYWORD,
+    "kind": KEYWORD,  # match | digest | spike
+    "subscription_id": KEYWORD,
+    "owner": KEYWORD,
+    "delivery": KEYWORD,  # instant | hourly | daily (of a match: how it goes out)
+    "doc_id": KEYWORD,
+    "story": KEYWORD,
+    "url": KEYWORD,
+    "title": {**KEYWORD, "index": False},
+    "source": KEYWORD,
+    "published": DATE,
+    "created": DATE,
+    "status": KEYWORD,  # queued (waits for a digest) | pending (to send) | sent | failed | digested
+    "digest_id": KEYWORD,
+    "items": KEYWORD,  # a digest's match notifications
+    "period_from": DATE,
+    "period_to": DATE,
+    "copies": KEYWORD,  # other outlets' URLs of the same story, matched later ("+N outlets")
+    "channels": {"type": "object", "enabled": False},  # per channel: status, attempts, error, sent
+    "attempts": {"type": "integer"},
+    "next_attempt": DATE,
+    "claimed_until": DATE,
+    "last_error": {"type": "keyword", "index": False},
+    "sent_at": DATE,
+    "spike": {"type": "object", "enabled": False},
+}
+
+SCHEDULE_PROPERTIES: dict[str, Any] = {
+    "source": KEYWORD,
+    "schedule": KEYWORD,
+    "next_due": DATE,
+    "last_started": DATE,
+    "last_finished": DATE,
+    "last_exit": {"type": "integer"},
+    "last_status": KEYWORD,
+    "started_by": KEYWORD,
+    "updated": DATE,
 }
 
 
@@ -203,7 +270,10 @@ DOCS = IndexSpec("docs", 3, DOC_PROPERTIES, upgrade=_fold_author_and_section)
 PAGES = IndexSpec("pages", 2, PAGE_PROPERTIES)
 RUNS = IndexSpec("runs", 1, RUN_PROPERTIES)
 LOCKS = IndexSpec("locks", 1, LOCK_PROPERTIES)
-ALL_SPECS = (DOCS, PAGES, RUNS, LOCKS)
+SUBSCRIPTIONS = IndexSpec("subscriptions", 1, SUBSCRIPTION_PROPERTIES)
+NOTIFICATIONS = IndexSpec("notifications", 1, NOTIFICATION_PROPERTIES)
+SCHEDULE = IndexSpec("schedule", 1, SCHEDULE_PROPERTIES)
+ALL_SPECS = (DOCS, PAGES, RUNS, LOCKS, SUBSCRIPTIONS, NOTIFICATIONS, SCHEDULE)
 
 
 def docs_alias(settings: Settings) -> str:
@@ -220,6 +290,18 @@ def runs_alias(settings: Settings) -> str:
 
 def locks_alias(settings: Settings) -> str:
     return LOCKS.alias(settings.index.prefix)
+
+
+def subscriptions_alias(settings: Settings) -> str:
+    return SUBSCRIPTIONS.alias(settings.index.prefix)
+
+
+def notifications_alias(settings: Settings) -> str:
+    return NOTIFICATIONS.alias(settings.index.prefix)
+
+
+def schedule_alias(settings: Settings) -> str:
+    return SCHEDULE.alias(settings.index.prefix)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ class Status:
     spool: dict[str, Any] = field(default_factory=dict)
     migration: str | None = None
     runs: list[dict[str, Any]] = field(default_factory=list)
+    alerts: dict[str, Any] = field(default_factory=dict)
+    flags: dict[str, list[str]] = field(default_factory=dict)  # source -> what looks broken against its history
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,4 +81,42 @@ def gather(settings: Settings) -> Status:
     if holder is not None:
         status.migration = holder.describe() + (" (expired: its process died)" if holder.expired else "")
     status.runs = last_run_per_source(client, runs_alias(settings))
+    status.flags = _history_flags(client, settings, status.runs)
+    status.alerts = _alerts(client, settings)
     return status
+
+
+def _history_flags(client: Any, settings: Settings, last_runs: list[dict[str, Any]]) -> dict[str, list[str]]:
+    from index.runs import history_flags, recent_runs
+
+    flags = {}
+    for run in last_runs:
+        history = recent_runs(client, runs_alias(settings), source=run["source"], size=11)[1:]
+        found = history_flags(run, history)
+        if found:
+            flags[run["source"]] = found
+    return flags
+
+
+def _alerts(client: Any, settings: Settings) -> dict[str, Any]:
+    """Subscriptions (active, paused), notifications waiting or failed, channels that keep failing."""
+    from elasticsearch import NotFoundError
+
+    from index.mappings import notifications_alias, subscriptions_alias
+
+    try:
+        subs = client.search(index=subscriptions_alias(settings), size=1000, query={"match_all": {}},
+                             source=["name", "owner", "active", "channel_health"])["hits"]["hits"]
+        counts = client.search(index=notifications_alias(settings), size=0,
+                               aggs={"status": {"terms": {"field": "status", "size": 10}}})["aggregations"]
+    except NotFoundError:
+        return {}
+    by_status = {b["key"]: b["doc_count"] for b in counts["status"]["buckets"]}
+    failing = [{"name": h["_source"].get("name"), "owner": h["_source"].get("owner"), "channel": key,
+                "error": state.get("last_error")}
+               for h in subs for key, state in (h["_source"].get("channel_health") or {}).items()
+               if state.get("failing")]
+    return {"active": sum(1 for h in subs if h["_source"].get("active")),
+            "paused": sum(1 for h in subs if not h["_source"].get("active")),
+            "pending": by_status.get("pending", 0), "queued": by_status.get("queued", 0),
+            "failed": by_status.get("failed", 0), "sent": by_status.get("sent", 0), "failing": failing}

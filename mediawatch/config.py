@@ -29,6 +29,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
@@ -246,6 +247,7 @@ class AlertSettings(_Section):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_timeout: Positive = 30.0
+    smtp_ca_certs: Path | None = None  # a private CA to trust for the SMTP server's certificate
     mail_from: str = "mediawatch <mediawatch@localhost>"
     webhook_timeout: Positive = 10.0
     # The web app's public address, for "open in mediawatch" links in messages (unset: no such links).
@@ -259,9 +261,29 @@ class AlertSettings(_Section):
     failing_after: int = Field(default=3, ge=1, le=1000)
     # Documents a digest lists at most (the rest are counted).
     digest_max_items: int = Field(default=50, ge=1, le=1000)
-    # Matching re-reads this much before its last checkpoint, so documents that became visible late
-    # are not missed (a document never notifies the same alert twice, so the overlap costs no repeats).
-    match_overlap_minutes: NonNegative = 30.0
+
+    @field_validator("mail_from")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        from email.utils import parseaddr
+
+        address = parseaddr(value)[1]
+        if "@" not in address or address.startswith("@") or address.endswith("@"):
+            raise ValueError(f"{value!r} is not an e-mail address (write 'Name <name@example.vn>')")
+        return value
+
+    @field_validator("smtp_ca_certs")
+    @classmethod
+    def _ca_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a readable file")
+        return value
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> AlertSettings:
+        if self.smtp_ssl and self.smtp_starttls:
+            raise ValueError("smtp_ssl and smtp_starttls exclude each other: choose one")
+        return self
 
 
 class ScheduleSettings(_Section):

@@ -23,7 +23,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from index.client import make_client
-from index.mappings import DOCS, PAGES, docs_alias, ensure_indices
+from index.mappings import ALL_SPECS, DOCS, PAGES, docs_alias, ensure_indices
 from index.pages import page_id
 from tests.conftest import REPO, CliResult, Cluster, delete_prefix, free_port, run_cli
 from tests.esproxy import EsProxy
@@ -433,7 +433,7 @@ def test_migrate_moves_documents_to_the_new_schema(cluster: Cluster, prefix: str
     client = Elasticsearch(cluster.url)
     assert list(client.indices.get_alias(name=f"{prefix}-docs")) == [f"{prefix}-docs-v{DOCS.version}"]
     assert client.count(index=f"{prefix}-docs", query={"match": {"author_folded": "nguyen anh"}})["count"] == 120
-    assert run_cli("index", "migrate", env=env).stdout.count("up to date") == 4  # idempotent
+    assert run_cli("index", "migrate", env=env).stdout.count("up to date") == len(ALL_SPECS)  # idempotent
     assert client.indices.get_settings(index=f"{prefix}-docs-v2")[f"{prefix}-docs-v2"]["settings"]["index"][
         "blocks"]["write"] == "true"  # the old index is kept, read-only
 
@@ -456,18 +456,36 @@ def _wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 60) -> 
 
 
 def test_writes_during_a_migration_are_held_off_and_not_lost(cluster: Cluster, prefix: str, tmp_path: Path) -> None:
+    """Writes sent while the migration copies (its copy held by a proxy until they have been held off) wait
+    and land in the new index once the alias moves."""
+    import threading
+
     from index.writer import BulkWriter
 
     _old_index(cluster, prefix, tmp_path, 3000)
     settings = cluster.settings(prefix, tmp_path)
-    migration = _start_migration(cluster.env(prefix, tmp_path), "--batch-size", "25")
-    _wait_for_line(migration, "writers held off")
-    writer = BulkWriter(make_client(settings), batch_size=20, hold_off_seconds=120)
-    for i in range(3000, 3200):
-        writer.add(docs_alias(settings), f"d{i}", {"id": f"d{i}", "url": f"http://x.test/{i}", "source": "s",
-                                                   "kind": "news", "title": f"Tin {i}", "text": "mới"})
-    writer.flush(refresh=True)
-    assert migration.wait(timeout=300) == 0
+    with EsProxy(cluster.url) as proxy, EsProxy(cluster.url) as watch:
+        proxy.hold(lambda r: r.is_bulk)
+        migration = _start_migration({**cluster.env(prefix, tmp_path), "MEDIAWATCH_ES_URL": proxy.url},
+                                     "--batch-size", "250")
+        _wait_for_line(migration, "writers held off")
+        writer = BulkWriter(make_client(settings.model_copy(update={"es": settings.es.model_copy(
+            update={"url": watch.url})})), batch_size=20, hold_off_seconds=120)
+
+        def write() -> None:
+            for i in range(3000, 3200):
+                writer.add(docs_alias(settings), f"d{i}", {"id": f"d{i}", "url": f"http://x.test/{i}", "source": "s",
+                                                           "kind": "news", "title": f"Tin {i}", "text": "mới"})
+            writer.flush(refresh=True)
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        deadline = time.monotonic() + 60  # a second bulk attempt: the first was held off by the write block
+        while sum(1 for r in list(watch.log) if r.is_bulk) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proxy.release()
+        thread.join(timeout=300)
+        assert migration.wait(timeout=300) == 0
     assert writer.stats.held_off > 0 and writer.stats.rejected == 0 and writer.stats.spooled == 0
     client = Elasticsearch(cluster.url)
     client.indices.refresh(index=f"{prefix}-docs")
@@ -476,19 +494,26 @@ def test_writes_during_a_migration_are_held_off_and_not_lost(cluster: Cluster, p
 
 
 def test_two_migrations_at_once_one_waits_or_fails_cleanly(cluster: Cluster, prefix: str, tmp_path: Path) -> None:
-    _old_index(cluster, prefix, tmp_path, 3000)
+    """The first migration's copy is held (a proxy holds its bulk writes) while two more start: one without
+    --wait fails in one line naming the holder, one with --wait waits and then finds nothing to do."""
+    _old_index(cluster, prefix, tmp_path, 300)
     env = cluster.env(prefix, tmp_path)
-    first = _start_migration(env, "--batch-size", "25")
-    _wait_for_line(first, "writers held off")
-    impatient = run_cli("index", "migrate", env=env)
-    patient = _start_migration(env, "--wait", "120")
-    assert first.wait(timeout=300) == 0
-    out, err = patient.communicate(timeout=300)
+    with EsProxy(cluster.url) as proxy:
+        proxy.hold(lambda r: r.is_bulk)
+        first = _start_migration({**env, "MEDIAWATCH_ES_URL": proxy.url}, "--batch-size", "25")
+        _wait_for_line(first, "writers held off")
+        assert proxy.holding.wait(60)
+        impatient = run_cli("index", "migrate", env=env)
+        patient = _start_migration(env, "--wait", "120")
+        _wait_for_line(patient, "waiting for another migration")
+        proxy.release()
+        assert first.wait(timeout=300) == 0
+        out, err = patient.communicate(timeout=300)
     assert impatient.returncode == 3 and "another migration is in progress" in impatient.stderr
     assert impatient.stderr.strip().count("\n") == 0 and "Traceback" not in impatient.stderr
     assert patient.returncode == 0, err
-    assert "waiting for another migration" in err and f"{prefix}-docs: up to date" in out
-    assert Elasticsearch(cluster.url).count(index=f"{prefix}-docs")["count"] == 3000
+    assert f"{prefix}-docs: up to date" in out
+    assert Elasticsearch(cluster.url).count(index=f"{prefix}-docs")["count"] == 300
 
 
 # -- 10. honest outcomes ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from index.client import make_client
-from index.mappings import DOCS, docs_alias, ensure_indices
+from index.mappings import ALL_SPECS, DOCS, docs_alias, ensure_indices
 from index.search import SearchRequest, iter_hits, search
 from index.spool import Spool
 from index.writer import BulkWriter
@@ -28,7 +28,9 @@ def _doc(i: int, **extra) -> dict:
 def test_ensure_indices_is_idempotent_and_mappings_are_strict(cluster: Cluster, prefix: str, tmp_path: Path) -> None:
     settings = cluster.settings(prefix, tmp_path)
     client = make_client(settings)
-    names = [f"{prefix}-{name}" for name in ("docs", "pages", "runs", "locks")]
+    names = [spec.alias(prefix) for spec in ALL_SPECS]
+    expected = {"docs", "pages", "runs", "locks", "subscriptions", "notifications", "schedule"}
+    assert expected <= {spec.name for spec in ALL_SPECS}
     assert ensure_indices(client, settings) == dict.fromkeys(names, "created")
     assert ensure_indices(client, settings) == dict.fromkeys(names, "exists")
     assert list(client.indices.get_alias(name=f"{prefix}-docs")) == [f"{prefix}-docs-v{DOCS.version}"]

@@ -423,6 +423,7 @@ class EmailChannel(Channel):
             username=alerts.smtp_username,
             password=alerts.smtp_password,
             timeout=alerts.smtp_timeout,
+            ssl_context=_context_for(getattr(alerts, "smtp_ca_certs", None)),
         )
 
     def describe(self) -> str:
@@ -550,3 +551,12 @@ def connection_error(exc: BaseException, where: str, timeout: float | None = Non
     if isinstance(exc, ConnectionResetError):
         return ChannelError(f"{where} closed the connection without an answer")
     return ChannelError(f"{where}: {type(exc).__name__}: {one_line(str(exc), 200)}")
+
+
+def _context_for(ca_certs: Any) -> ssl.SSLContext | None:
+    """A TLS context trusting the system's CAs plus ``alerts.smtp_ca_certs`` when set (a private CA)."""
+    if not ca_certs:
+        return None
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=str(ca_certs))
+    return context

@@ -91,6 +91,8 @@ class ForumSpider(SourceSpider):
             if not post.text:
                 self.count("empty_posts")
                 continue
+            if post.published is None:
+                self.count("no_date")
             yield DocumentItem(
                 id=doc_id(post.url),
                 url=post.url,

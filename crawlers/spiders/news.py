@@ -130,6 +130,8 @@ class NewsSpider(SourceSpider):
             return
         published = article.published or response.meta.get("mw_published_hint")
         date_source = article.date_source if article.published else ("feed" if published else None)
+        if published is None:
+            self.count("no_date")
         document = DocumentItem(
             id=identity,
             url=url,

@@ -1,3 +1,17 @@
 """Imports every command module so its @app.command()/add_typer registrations run."""
 
-from mediawatch.cli import backfill, crawl, enrich, es, extract, indices, prune, search, sources, status  # noqa: F401
+from mediawatch.cli import (  # noqa: F401
+    alerts,
+    backfill,
+    crawl,
+    enrich,
+    es,
+    extract,
+    indices,
+    prune,
+    runs,
+    schedule,
+    search,
+    sources,
+    status,
+)

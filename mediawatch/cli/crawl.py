@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from crawlers.report import CrawlReport
-from crawlers.runner import CrawlOutcome, run_crawl, select_sources
+from crawlers.runner import CrawlOutcome, exit_code, run_crawl, select_sources
 from mediawatch.cli import app, console, err_console
 from mediawatch.config import Settings, get_settings
 
@@ -24,23 +24,71 @@ def crawl(
     source_ids: list[str] = typer.Argument(None, help="Source ids; none means every enabled source."),
     file: Path | None = typer.Option(None, "--sources", "-f", help="Sources file (default: crawl.sources_file)."),
     as_json: bool = typer.Option(False, "--json", help="Print the reports as JSON."),
+    due: bool = typer.Option(False, "--due", help="Only the sources whose schedule says they are due (one pass "
+                             "of the scheduler, for cron or systemd timers)."),
+    alerts: bool = typer.Option(True, "--alerts/--no-alerts", help="Match the new documents against the alerts "
+                                "and send what is due, after the crawl (default: yes)."),
 ) -> None:
-    """Crawl sources into Elasticsearch (politely; only what is new).
+    """Crawl sources into Elasticsearch (politely; only what is new), then run the alerts.
 
-    Exit codes: 0 ok; 2 bad usage or configuration; 3 Elasticsearch unreachable or schema outdated;
-    4 a model cannot load; 5 finished with failures; 6 writes spooled (replayed by the next crawl);
-    130 interrupted."""
+    Exit codes: 0 ok (or nothing due); 2 bad usage or configuration; 3 Elasticsearch unreachable, schema
+    outdated, or the sources already being crawled elsewhere; 4 a model cannot load; 5 finished with
+    failures; 6 writes spooled (replayed by the next crawl); 130 interrupted."""
     settings = get_settings()
     if file is not None:
         settings = settings.model_copy(update={"crawl": settings.crawl.model_copy(update={"sources_file": file})})
-    sources = select_sources(settings, source_ids or [])
+    scheduler = None
+    if due:
+        from mediawatch.scheduler import Scheduler
+
+        scheduler = Scheduler(settings)
+        ensure_ready(settings)
+        claims = scheduler.claim_due(scheduler.clock(), limit=10_000, only=source_ids or None)
+        sources = [c.source for c in claims]
+        if not sources:
+            console.print("nothing is due", highlight=False)
+            return
+    else:
+        sources = select_sources(settings, source_ids or [])
     outcome = crawl_with_progress(settings, sources, quiet=as_json)
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in outcome.reports], ensure_ascii=False, indent=2, default=str))
     else:
         print_reports(outcome.reports)
     print_summary(outcome, settings)
+    if scheduler is not None:
+        for report in outcome.reports:
+            scheduler._record_end(report.source, exit_code([report]), scheduler.clock())
+    if alerts and not outcome.interrupted and not any(r.spooled for r in outcome.reports):
+        run_alerts(settings, quiet=as_json)
     raise typer.Exit(outcome.exit_code)
+
+
+def ensure_ready(settings: Settings) -> None:
+    from index.client import make_client, ping_or_raise
+    from index.mappings import ensure_indices
+
+    client = make_client(settings)
+    ping_or_raise(client, settings.es.effective_url)
+    ensure_indices(client, settings)
+
+
+def run_alerts(settings: Settings, *, quiet: bool) -> None:
+    """The alert pass after a crawl; a failure here is reported, never fails the crawl (the next pass
+    picks the documents up: they stay marked for matching)."""
+    from alerts.service import run_pass
+    from index.client import make_client
+
+    try:
+        report = run_pass(make_client(settings), settings)
+    except Exception as exc:  # noqa: BLE001 - reported in one line; the documents wait for the next pass
+        err_console.print(f"warning: alerts were not run: {exc}", highlight=False, soft_wrap=True)
+        return
+    m, d = report.matching, report.delivery
+    if quiet or not (m.notifications or d.sent or d.failed or d.retrying):
+        return
+    console.print(f"alerts: {m.notifications} new notifications ({m.copies} copies noted), {d.sent} sent, "
+                  f"{d.retrying} to retry, {d.failed} failed", highlight=False)
 
 
 def crawl_with_progress(settings: Settings, sources: list, *, quiet: bool) -> CrawlOutcome:
@@ -94,6 +142,8 @@ def print_summary(outcome: CrawlOutcome, settings: Settings) -> None:
     if rejected:
         err_console.print(f"warning: Elasticsearch rejected {rejected} documents; their pages will be fetched "
                           "again by the next crawl", highlight=False, soft_wrap=True)
+    for source_id, holder in outcome.busy.items():
+        err_console.print(f"skipped {source_id}: already being crawled by {holder}", highlight=False, soft_wrap=True)
     if outcome.interrupted:
         err_console.print(f"interrupted: {saved} documents saved; pages still in progress will be fetched again "
                           "by the next crawl", highlight=False, soft_wrap=True)

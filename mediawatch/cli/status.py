@@ -73,6 +73,17 @@ def _print(status, settings: Settings) -> None:
         if not status.runs:
             runs.add_row("-", "no crawl recorded yet: run `mediawatch crawl`", "", "", "", "", "", "")
         console.print(runs)
+        for source, flags in status.flags.items():
+            console.print(f"[yellow]{escape(source)} looks broken:[/] {escape('; '.join(flags))}", highlight=False)
+        alerts = status.alerts
+        if alerts:
+            console.print(
+                f"[bold]Alerts[/] {alerts['active']} active, {alerts['paused']} paused; notifications: "
+                f"{alerts['sent']} sent, {alerts['pending']} to send, {alerts['queued']} waiting for a digest, "
+                f"{alerts['failed']} failed", highlight=False)
+            for item in alerts["failing"]:
+                console.print(f"[red]failing channel[/] {escape(str(item['name']))} ({escape(str(item['owner']))}) → "
+                              f"{escape(item['channel'])}: {escape(str(item['error']))}", highlight=False)
 
 
 def _local(value: str | None, settings: Settings) -> str:

@@ -1,0 +1,51 @@
+"""``mediawatch schedule``: the long-running scheduler, and what it plans."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+from rich.table import Table
+
+from index.alertstore import ScheduleState
+from index.client import make_client, ping_or_raise
+from index.mappings import ensure_indices, schedule_alias
+from mediawatch.cli import app, console
+from mediawatch.config import get_settings
+
+schedule_app = typer.Typer(help="Scheduled crawls: run the scheduler, see what is planned.", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
+
+
+@schedule_app.command("run")
+def run() -> None:
+    """Run crawls when their schedules say (sources.yaml `schedule`), alerts after each crawl, digests on
+    time; until SIGTERM or Ctrl-C, which stop it cleanly. Several schedulers may share one cluster."""
+    from mediawatch.scheduler import run_forever
+
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_forever(settings)
+
+
+@schedule_app.command("list")
+def list_cmd() -> None:
+    """Each scheduled source: its schedule, when it is next due, how its last scheduled crawl ended."""
+    from crawlers.sources import load_sources
+
+    settings = get_settings()
+    client = make_client(settings)
+    ping_or_raise(client, settings.es.effective_url)
+    ensure_indices(client, settings)
+    states = {s["source"]: s for s in ScheduleState(client, schedule_alias(settings)).all()}
+    table = Table(title="Schedule")
+    for col in ("source", "schedule", "next due", "last started", "last status"):
+        table.add_column(col)
+    from mediawatch.cli.status import _local
+
+    for source in load_sources(settings.crawl.sources_file):
+        state = states.get(source.id, {})
+        table.add_row(source.id, source.schedule or "-" if source.enabled else "disabled",
+                      _local(state.get("next_due"), settings) if source.schedule else "-",
+                      _local(state.get("last_started"), settings), state.get("last_status") or "-")
+    console.print(table)
