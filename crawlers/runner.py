@@ -83,7 +83,7 @@ class CrawlLeases:
     """One lease per source (``crawl:<source>`` in ``<prefix>-locks``) held while it is crawled, renewed on a
     thread of its own: a source is never crawled by two processes at once, whoever started them."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, owner: str | None = None) -> None:
         from index.locks import Lease
         from index.mappings import locks_alias
 
@@ -91,7 +91,7 @@ class CrawlLeases:
         self.client = make_client(settings)
         self.ttl = settings.schedule.lease_seconds
         self._make = lambda sid: Lease(self.client, locks_alias(settings), f"crawl:{sid}", purpose="crawl",
-                                       ttl=self.ttl)
+                                       ttl=self.ttl, owner=owner)
         self.held: dict[str, Any] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -148,14 +148,16 @@ def check_ready(settings: Settings) -> None:
         get_tagger(settings.enrich).load()  # a model that cannot load fails here, in one line
 
 
-def run_crawl(settings: Settings, sources: Sequence[Source], *, on_event: ProgressHook | None = None) -> CrawlOutcome:
+def run_crawl(settings: Settings, sources: Sequence[Source], *, on_event: ProgressHook | None = None,
+              lease_owner: str | None = None) -> CrawlOutcome:
     """Crawl ``sources`` concurrently in this process, configured by ``settings`` alone (index prefix,
     data dir, models, sources file, politeness...), and return one report per source.
 
     The Twisted reactor cannot restart, so call this once per process. The first Ctrl-C (or SIGTERM)
-    stops every crawl and saves what was fetched; a second one stops at once."""
+    stops every crawl and saves what was fetched; a second one stops at once. ``lease_owner``: the name
+    under which a scheduler already took the sources' crawl leases for this process (adopted here)."""
     check_ready(settings)
-    leases = CrawlLeases(settings)
+    leases = CrawlLeases(settings, owner=lease_owner)
     sources, busy = leases.acquire(sources)
     try:
         return _crawl(settings, sources, busy, on_event)

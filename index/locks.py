@@ -100,9 +100,11 @@ class Lease:
         if doc is None:  # released meanwhile: try once more
             return self.try_acquire()
         current = _holder(doc["_source"])
-        if not current.expired:
+        if not current.expired and current.owner != self.owner:
             return current
-        try:  # take over an expired lease; exactly one contender wins the compare-and-set
+        # Expired, or taken for us under our owner name (a scheduler takes a crawl's lease before
+        # starting it, and the crawl adopts it): take it over with a compare-and-set write.
+        try:  # exactly one contender wins the compare-and-set
             resp = self.client.index(index=self.index, id=self.name, document=self._body(),
                                      if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"], refresh="wait_for")
         except ConflictError:
@@ -123,6 +125,18 @@ class Lease:
             self._seq = None
             raise LeaseLost(f"lease {self.name!r} was taken over") from exc
         self._seq = (resp["_seq_no"], resp["_primary_term"])
+
+    def release_if_ours(self) -> None:
+        """Give the lease up if it is held under our owner name (by us or by a process we handed it to)."""
+        doc = self._get()
+        if doc is None or doc["_source"].get("owner") != self.owner:
+            return
+        try:
+            self.client.delete(index=self.index, id=self.name, if_seq_no=doc["_seq_no"],
+                               if_primary_term=doc["_primary_term"], refresh="wait_for")
+        except (ConflictError, NotFoundError):
+            pass
+        self._seq = None
 
     def release(self) -> None:
         """Give the lease up (harmless when it was lost)."""

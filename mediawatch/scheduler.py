@@ -71,6 +71,7 @@ class Running:
     process: subprocess.Popen
     started: datetime
     log_path: Path
+    lease: Any = None  # the crawl lease taken for the process (it adopts it; released here if it could not)
     terminated: float | None = None
 
 
@@ -133,6 +134,8 @@ class Scheduler:
                 next_due = min(next_due or now, next_slot(source.schedule, now, self.zone_of(source)))
             if next_due is not None and next_due > now:
                 continue
+            if self._being_crawled(source.id):
+                continue  # still running from its last slot (here or elsewhere): claim when it ends
             following = next_slot(source.schedule, now, self.zone_of(source))
             try:
                 self.states.update(source.id, {"next_due": following.isoformat(), "schedule": source.schedule,
@@ -143,18 +146,37 @@ class Scheduler:
             claims.append(Claim(source, now))
         return claims
 
+    def _being_crawled(self, source_id: str) -> bool:
+        from index.locks import Lease
+        from index.mappings import locks_alias
+
+        holder = Lease(self.client, locks_alias(self.settings), f"crawl:{source_id}", purpose="").holder()
+        return holder is not None and not holder.expired
+
     # -- running crawls ------------------------------------------------------------------------
-    def start(self, claim: Claim) -> Running:
+    def start(self, claim: Claim) -> Running | None:
+        """Take the source's crawl lease under a name of its own, then start the crawl, which adopts it: no
+        other scheduler can start the source in between. None when someone else crawls it already."""
+        import uuid
+
+        from index.locks import Lease
+        from index.mappings import locks_alias
+
+        token = f"{self.owner}/{claim.source.id}/{uuid.uuid4().hex[:8]}"
+        lease = Lease(self.client, locks_alias(self.settings), f"crawl:{claim.source.id}", purpose="crawl",
+                      ttl=self.settings.schedule.lease_seconds, owner=token)
+        if lease.try_acquire() is not None:
+            return None
         logs = self.settings.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         log_path = logs / f"crawl-{claim.source.id}-{claim.started.strftime('%Y%m%dT%H%M%S')}.log"
         handle = log_path.open("ab")
         process = subprocess.Popen(
-            [sys.executable, "-m", "mediawatch", "crawl", claim.source.id, "--no-alerts"],
+            [sys.executable, "-m", "mediawatch", "crawl", claim.source.id, "--no-alerts", "--lease-owner", token],
             stdout=handle, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
         )
         handle.close()
-        running = Running(claim.source, process, claim.started, log_path)
+        running = Running(claim.source, process, claim.started, log_path, lease)
         self.running[claim.source.id] = running
         log.info("started the crawl of %s (pid %d, log %s)", claim.source.id, process.pid, log_path)
         return running
@@ -170,6 +192,8 @@ class Scheduler:
                     self._terminate(running)
                 continue
             del self.running[source_id]
+            if running.lease is not None:
+                running.lease.release_if_ours()  # a crawl that died before adopting (or releasing) it
             done.append((source_id, code))
             self._record_end(source_id, code, now)
         return done
@@ -206,8 +230,8 @@ class Scheduler:
         capacity = self.settings.schedule.max_concurrent_crawls - len(self.running)
         if capacity > 0 and not self.stopping.is_set():
             for claim in self.claim_due(now, limit=capacity, exclude=list(self.running)):
-                self.start(claim)
-                report.started.append(claim.source.id)
+                if self.start(claim) is not None:
+                    report.started.append(claim.source.id)
         if not report.finished:
             self._alerts(now, match=False)
         return report

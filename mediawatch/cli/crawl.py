@@ -28,6 +28,8 @@ def crawl(
                              "of the scheduler, for cron or systemd timers)."),
     alerts: bool = typer.Option(True, "--alerts/--no-alerts", help="Match the new documents against the alerts "
                                 "and send what is due, after the crawl (default: yes)."),
+    lease_owner: str | None = typer.Option(None, "--lease-owner", hidden=True,
+                                           help="The crawl leases a scheduler took for this process."),
 ) -> None:
     """Crawl sources into Elasticsearch (politely; only what is new), then run the alerts.
 
@@ -50,7 +52,7 @@ def crawl(
             return
     else:
         sources = select_sources(settings, source_ids or [])
-    outcome = crawl_with_progress(settings, sources, quiet=as_json)
+    outcome = crawl_with_progress(settings, sources, quiet=as_json, lease_owner=lease_owner)
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in outcome.reports], ensure_ascii=False, indent=2, default=str))
     else:
@@ -91,7 +93,8 @@ def run_alerts(settings: Settings, *, quiet: bool) -> None:
                   f"{d.retrying} to retry, {d.failed} failed", highlight=False)
 
 
-def crawl_with_progress(settings: Settings, sources: list, *, quiet: bool) -> CrawlOutcome:
+def crawl_with_progress(settings: Settings, sources: list, *, quiet: bool, lease_owner: str | None = None
+                        ) -> CrawlOutcome:
     with Progress(
         SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(bar_width=None),
         TextColumn("{task.fields[pages]} pages · {task.fields[docs]} documents"), TimeElapsedColumn(),
@@ -105,7 +108,7 @@ def crawl_with_progress(settings: Settings, sources: list, *, quiet: bool) -> Cr
             counts[source_id][key] += n
             progress.update(tasks[source_id], **counts[source_id])
 
-        outcome = run_crawl(settings, sources, on_event=on_event)
+        outcome = run_crawl(settings, sources, on_event=on_event, lease_owner=lease_owner)
         for s in sources:
             progress.update(tasks[s.id], total=1, completed=1)
     return outcome
