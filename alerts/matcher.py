@@ -1,0 +1,925 @@
+"""Alert matching: which saved queries each new document matches — exactly the documents ``mediawatch search``
+would return for them.
+
+**Contract.** A document matches a subscription if and only if :func:`index.search.search` with the
+subscription's query and filters returns it (``tests/test_matcher.py`` checks this on random queries of the
+whole grammar against random documents in a real node).
+
+**Why it is the same, by construction.** The local node has no percolator, so matching is evaluated here,
+in Python, over what the cluster itself produced:
+
+* The plan of a subscription is compiled from **the very query search sends**:
+  ``index.search.build_query`` (``index.query.to_es`` plus the filters) is interpreted clause by clause —
+  ``bool`` (must/filter/should with ``minimum_should_match``, must_not), ``constant_score``, ``multi_match``
+  (``most_fields``/``best_fields``: per field, all tokens with ``operator: and``, any with ``or``),
+  ``match``, ``match_phrase`` (consecutive positions, slop 0), ``prefix`` (plain or ``case_insensitive``),
+  ``term``/``terms`` on keywords, ``range`` on dates, ``match_all``/``match_none``. Scoring (boosts,
+  constant-score tiers) never changes the match set and is dropped. A clause or option outside this list
+  makes the subscription a :attr:`Matcher.fallback`, matched by a real search (see :func:`match_documents`),
+  so a later change of the query compiler can slow matching down but never make it wrong.
+* Query texts are analyzed by the cluster (``_analyze`` with the fields' ``standard`` analyzer, once per
+  distinct text when the matcher is built: :func:`index.analysis.analyze_terms`), and documents' terms and
+  positions come from the cluster (``_mtermvectors`` on the fields the plans touch, computed from
+  ``_source`` with each field's analyzer; keyword fields give their exact indexed values:
+  :func:`index.analysis.document_terms`). So "the tokens of ``covid-19``", "is ``TP.HCM`` one token", "what
+  does the folded field hold" are answered by the same code that answers them for search. Dates, the only
+  values not read as terms, are parsed as Elasticsearch parses its default date format
+  (:func:`index.analysis.date_millis`, sub-millisecond digits truncated as ES does).
+
+**Why the cost grows with documents, not subscriptions × documents.** Plans are hash-consed (shared
+subtrees and identical subscriptions are evaluated once per document) and indexed by anchors
+(:mod:`alerts.presearch`): a word anchors on one of its tokens per field, a phrase on one of its tokens, a
+prefix on itself, ``OR`` on the union of its parts, ``AND`` on its most selective required part (the lowest
+estimated document frequency), ``NOT``, dates and match-all on nothing. A document's terms are looked up in
+that index, and only the candidates it yields are evaluated.
+
+:class:`Matcher` is pure (no I/O); :func:`match_documents` is the thin layer that fetches a batch's term
+vectors and dates and calls it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from alerts.presearch import Anchor, Anchors, Presearcher, cheapest, cost, union
+from index.analysis import Tokens, date_millis
+from index.mappings import DOC_PROPERTIES
+from index.search import SearchRequest, build_query
+from mediawatch.config import Settings
+from mediawatch.errors import QuerySyntaxError
+
+__all__ = [
+    "DocTerms",
+    "Matcher",
+    "MatcherSubscription",
+    "UnsupportedQuery",
+    "match_documents",
+]
+
+Analyze = Callable[[list[str]], list[Tokens]]
+"""Texts -> their ``standard``-analyzer tokens as ``(position, term)`` (``index.analysis.analyze_terms``)."""
+DocFreq = Callable[[Mapping[str, set[str]]], Mapping[tuple[str, str], float]]
+"""``{field: {terms}}`` -> ``{(field, term): documents holding it}`` (``index.analysis.term_doc_freqs``)."""
+
+
+@dataclass(frozen=True)
+class MatcherSubscription:
+    """What matching needs of a subscription: its id, query and the filters of ``mediawatch search``
+    (empty: no restriction; dates are aware datetimes, inclusive, as ``SearchRequest`` takes them)."""
+
+    id: str
+    query: str
+    sources: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    sentiments: tuple[str, ...] = ()
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+
+    def request(self) -> SearchRequest:
+        """The search this subscription stands for."""
+        return SearchRequest(
+            query=self.query,
+            sources=self.sources,
+            kinds=self.kinds,
+            languages=self.languages,
+            topics=self.topics,
+            sentiments=self.sentiments,
+            date_from=self.date_from,
+            date_to=self.date_to,
+        )
+
+
+@dataclass(frozen=True)
+class DocTerms:
+    """One document as the matcher sees it: ``terms`` = field -> indexed term -> positions (text and keyword
+    fields, as ``_termvectors`` gives them); ``values`` = date field -> epoch milliseconds."""
+
+    id: str
+    terms: Mapping[str, Mapping[str, Sequence[int]]]
+    values: Mapping[str, Sequence[int]] = field(default_factory=dict)
+
+
+class UnsupportedQuery(Exception):
+    """A compiled query uses a clause or option the matcher does not evaluate (it falls back to search)."""
+
+
+# --------------------------------------------------------------------------- plans
+
+
+class _View:
+    """A document during one match: its terms, the prefixes it holds, and memoised node results."""
+
+    __slots__ = ("terms", "values", "held", "memo", "_positions")
+
+    def __init__(self, doc: DocTerms, held: set[tuple[str, str]]) -> None:
+        self.terms = doc.terms
+        self.values = doc.values
+        self.held = held
+        self.memo: dict[int, bool] = {}
+        self._positions: dict[tuple[str, str], frozenset[int]] = {}
+
+    def positions(self, field_name: str, term: str) -> frozenset[int]:
+        key = (field_name, term)
+        found = self._positions.get(key)
+        if found is None:
+            found = frozenset((self.terms.get(field_name) or {}).get(term, ()))
+            self._positions[key] = found
+        return found
+
+
+class _Node:
+    """A plan node; ``test`` is called at most once per document (results memoised by ``number``)."""
+
+    __slots__ = ("number", "cost")
+
+    def __init__(self) -> None:
+        self.number = -1
+        self.cost = 1.0
+
+    def check(self, view: _View) -> bool:
+        memo = view.memo
+        result = memo.get(self.number)
+        if result is None:
+            result = memo[self.number] = self.test(view)
+        return result
+
+    def test(self, view: _View) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def anchors(self, weight: Callable[[Anchor], float]) -> Anchors:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fields(self) -> Iterable[tuple[str, str]]:
+        """``(field, "terms" | "values")`` this node reads."""
+        return ()
+
+
+class _Const(_Node):
+    __slots__ = ("result",)
+
+    def __init__(self, result: bool) -> None:
+        super().__init__()
+        self.result = result
+
+    def test(self, view: _View) -> bool:
+        return self.result
+
+    def anchors(self, weight: Callable[[Anchor], float]) -> Anchors:
+        return None if self.result else frozenset()
+
+
+class _AllTokens(_Node):
+    """``match``/``multi_match`` on one field with ``operator: and``: every position's token (any of its
+    alternatives) is among the field's terms. A single token is a plain term query."""
+
+    __slots__ = ("field", "groups")
+
+    def __init__(self, field_name: str, groups: tuple[tuple[str, ...], ...]) -> None:
+        super().__init__()
+        self.field = field_name
+        self.groups = groups
+
+    def test(self, view: _View) -> bool:
+        terms = view.terms.get(self.field)
+        if not terms:
+            return False
+        for group in self.groups:
+            if not any(term in terms for term in group):
+                return False
+        return True
+
+    def anchors(self, weight: Callable[[Anchor], float]) -> Anchors:
+        return cheapest((frozenset(("t", self.field, t) for t in group) for group in self.groups), weight)
+
+    def fields(self) -> Iterable[tuple[str, str]]:
+        return ((self.field, "terms"),)
+
+
+class _Phrase(_Node):
+    """``match_phrase`` (slop 0): the tokens at their relative positions, one start for all."""
+
+    __slots__ = ("field", "steps")
+
+    def __init__(self, field_name: str, steps: tuple[tuple[int, tuple[str, ...]], ...]) -> None:
+        super().__init__()
+        self.field = field_name
+        self.steps = steps
+
+    def test(self, view: _View) -> bool:
+        terms = view.terms.get(self.field)
+        if not terms:
+            return False
+        for _, group in self.steps:
+            if not any(term in terms for term in group):
+                return False
+        sets = []
+        for offset, group in self.steps:
+            found: frozenset[int] = frozenset()
+            for term in group:
+                found = found | view.positions(self.field, term)
+            sets.append((len(found), offset, found))
+        sets.sort(key=lambda item: item[0])
+        _, pivot_offset, pivot = sets[0]
+        rest = sets[1:]
+        for position in pivot:
+            start = position - pivot_offset
+            if all(start + offset in found for _, offset, found in rest):
+                return True
+        return False
+
+    def anchors(self, weight: Callable[[Anchor], float]) -> Anchors:
+        return cheapest((frozenset(("t", self.field, t) for t in group) for _, group in self.steps), weight)
+
+    def fields(self) -> Iterable[tuple[str, str]]:
+        return ((self.field, "terms"),)
+
+
+def _case_variants(ch: str) -> frozenset[str]:
+    """What Lucene's case-insensitive automaton accepts for one character (its simple other case)."""
+    out = {ch}
+    for other in (ch.lower(), ch.upper()):
+        if len(other) == 1:
+            out.add(other)
+    return frozenset(out)
+
+
+def _lowercase_only(ch: str) -> bool:
+    """A lower-case character whose only other case maps straight back (so an analyzed, lower-cased term
+    can hold it in one way only)."""
+    upper = ch.upper()
+    return ch.lower() == ch and len(upper) == 1 and upper.lower() == ch
+
+
+class _Prefix(_Node):
+    """``prefix``: some indexed term of the field starts with ``value`` (case-insensitively when asked)."""
+
+    __slots__ = ("field", "value", "insensitive", "probe", "variants")
+
+    def __init__(self, field_name: str, value: str, insensitive: bool, lowercased_field: bool) -> None:
+        super().__init__()
+        self.field = field_name
+        self.value = value
+        self.insensitive = insensitive
+        self.variants = tuple(_case_variants(ch) for ch in value)
+        # Probed by the presearcher (plain startswith on the term) when that is exactly the query's test.
+        exact = not insensitive or (lowercased_field and all(_lowercase_only(ch) for ch in value))
+        self.probe = bool(value) and exact
+
+    def test(self, view: _View) -> bool:
+        if self.probe:
+            return (self.field, self.value) in view.held
+        terms = view.terms.get(self.field)
+        if not terms:
+            return False
+        if not self.insensitive:
+            return any(term.startswith(self.value) for term in terms)
+        size = len(self.variants)
+        return any(
+            len(term) >= size and all(ch in variants for ch, variants in zip(term, self.variants, strict=False))
+            for term in terms
+        )
+
+    def anchors(self, weight: Callable[[Anchor], float]) -> Anchors:
+        return frozenset({("p", self.field, self.value)}) if self.probe else None
+
+    def fields(self) -> Iterable[tuple[str, str]]:
+        return ((self.field, "terms"),)
+
+
+class _Keyword(_Node):
+    """``term``/``terms`` on a keyword field: one of the exact values is indexed."""
+
+    __slots__ = ("field", "values")
+
+    def __init__(self, field_name: str, values: tuple[str, ...]) -> None:
+        super().__init__()
+        self.field = field_name
+        self.values = values
+
+    def test(self, view: _View) -> bool:
+        terms = view.terms.get(self.field)
+        return bool(terms) and any(value in terms for value in self.values)
+
+    def anchors(self, weight: Callable[[Anchor], float]) -> Anchors:
+        return frozenset(("t", self.field, value) for value in self.values)
+
+    def fields(self) -> Iterable[tuple[str, str]]:
+        return ((self.field, "terms"),)
+
+
+class _Range(_Node):
+    """``range`` on a date field, bounds in epoch milliseconds (inclusive)."""
+
+    __slots__ = ("field", "low", "high")
+
+    def __init__(self, field_name: str, low: int | None, high: int | None) -> None:
+        super().__init__()
+        self.field = field_name
+        self.low = low
+        self.high = high
+
+    def test(self, view: _View) -> bool:
+        low, high = self.low, self.high
+        return any(
+            (low is None or value >= low) and (high is None or value <= high)
+            for value in view.values.get(self.field, ())
+        )
+
+    def anchors(self, weight: Callable[[Anchor], float]) -> Anchors:
+        return None
+
+    def fields(self) -> Iterable[tuple[str, str]]:
+        return ((self.field, "values"),)
+
+
+class _Bool(_Node):
+    """``bool``: every ``required`` part, no ``excluded`` part, and at least ``least`` of ``should``."""
+
+    __slots__ = ("required", "excluded", "should", "least")
+
+    def __init__(
+        self, required: tuple[_Node, ...], excluded: tuple[_Node, ...], should: tuple[_Node, ...], least: int
+    ) -> None:
+        super().__init__()
+        self.required = required
+        self.excluded = excluded
+        self.should = should
+        self.least = least
+
+    def test(self, view: _View) -> bool:
+        for node in self.required:
+            if not node.check(view):
+                return False
+        for node in self.excluded:
+            if node.check(view):
+                return False
+        least = self.least
+        if least <= 0:
+            return True
+        for node in self.should:
+            if node.check(view):
+                least -= 1
+                if not least:
+                    return True
+        return False
+
+    def anchors(self, weight: Callable[[Anchor], float]) -> Anchors:
+        options = [node.anchors(weight) for node in self.required]
+        if self.least > len(self.should):
+            return frozenset()
+        if self.least > 0:
+            options.append(union(node.anchors(weight) for node in self.should))
+        return cheapest(options, weight)
+
+
+# --------------------------------------------------------------------------- compiling the search query
+
+
+def _flatten(properties: Mapping[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, spec in properties.items():
+        path = f"{prefix}{name}"
+        if "properties" in spec:
+            out.update(_flatten(spec["properties"], f"{path}."))
+            continue
+        out[path] = spec
+        for sub, sub_spec in (spec.get("fields") or {}).items():
+            out[f"{path}.{sub}"] = sub_spec
+    return out
+
+
+_SCORING = frozenset({"boost", "_name"})
+
+
+def _only(body: Mapping[str, Any], allowed: Iterable[str], what: str) -> None:
+    extra = set(body) - set(allowed) - _SCORING
+    if extra:
+        raise UnsupportedQuery(f"{what}: option(s) {sorted(extra)} are not evaluated by the matcher")
+
+
+def _one(clause: Mapping[str, Any], what: str) -> tuple[str, Any]:
+    if not isinstance(clause, Mapping) or len(clause) != 1:
+        raise UnsupportedQuery(f"{what}: expected an object with one key, got {clause!r}")
+    return next(iter(clause.items()))
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+class _Compiler:
+    """ES query DSL -> interned plan nodes. ``tokens`` maps query texts to their analysis; in the first pass
+    (``collect``) unknown texts are recorded instead."""
+
+    def __init__(self, properties: Mapping[str, Any]) -> None:
+        self.types = _flatten(properties)
+        self.tokens: dict[str, Tokens] = {}
+        self.wanted: set[str] = set()
+        self.collect = True
+        self.interned: dict[Any, _Node] = {}
+        self.nodes: list[_Node] = []
+
+    # -- interning
+
+    def _intern(self, key: Any, make: Callable[[], _Node]) -> _Node:
+        node = self.interned.get(key)
+        if node is None:
+            node = make()
+            node.number = len(self.nodes)
+            self.nodes.append(node)
+            self.interned[key] = node
+        return node
+
+    def const(self, result: bool) -> _Node:
+        return self._intern(("const", result), lambda: _Const(result))
+
+    # -- fields and analysis
+
+    def _text_field(self, name: str, what: str) -> str:
+        spec = self.types.get(name)
+        if spec is None or spec.get("type") != "text":
+            raise UnsupportedQuery(f"{what}: {name!r} is not a text field of the documents mapping")
+        analyzer = spec.get("search_analyzer") or spec.get("analyzer") or "standard"
+        if analyzer != "standard":
+            raise UnsupportedQuery(f"{what}: field {name!r} uses analyzer {analyzer!r}; only 'standard' is evaluated")
+        return name
+
+    def _type(self, name: str) -> str | None:
+        spec = self.types.get(name)
+        return None if spec is None else spec.get("type")
+
+    def _analyzed(self, text: Any, what: str) -> list[tuple[int, tuple[str, ...]]]:
+        """``[(relative position, (token, …)), …]``: tokens grouped by position (synonym-like alternatives)."""
+        if not isinstance(text, str):
+            raise UnsupportedQuery(f"{what}: query {text!r} is not a string")
+        if self.collect:
+            self.wanted.add(text)
+            return [(0, ("",))]
+        groups: dict[int, list[str]] = {}
+        for position, token in self.tokens[text]:
+            groups.setdefault(position, []).append(token)
+        return [(position, tuple(dict.fromkeys(tokens))) for position, tokens in sorted(groups.items())]
+
+    # -- clauses
+
+    def compile(self, clause: Mapping[str, Any]) -> _Node:
+        kind, body = _one(clause, "query")
+        method = getattr(self, f"_q_{kind}", None)
+        if method is None:
+            raise UnsupportedQuery(f"query clause {kind!r} is not evaluated by the matcher")
+        return method(body)
+
+    def _q_match_all(self, body: Mapping[str, Any]) -> _Node:
+        _only(body, (), "match_all")
+        return self.const(True)
+
+    def _q_match_none(self, body: Mapping[str, Any]) -> _Node:
+        _only(body, (), "match_none")
+        return self.const(False)
+
+    def _q_constant_score(self, body: Mapping[str, Any]) -> _Node:
+        _only(body, ("filter",), "constant_score")
+        return self.compile(body["filter"])
+
+    def _q_bool(self, body: Mapping[str, Any]) -> _Node:
+        _only(body, ("must", "filter", "should", "must_not", "minimum_should_match"), "bool")
+        required = [self.compile(c) for key in ("must", "filter") for c in _as_list(body.get(key))]
+        excluded = [self.compile(c) for c in _as_list(body.get("must_not"))]
+        should = [self.compile(c) for c in _as_list(body.get("should"))]
+        least = body.get("minimum_should_match")
+        if least is None:
+            least = 1 if should and not required else 0
+        elif isinstance(least, str) and least.strip().lstrip("-").isdigit():
+            least = int(least)
+        elif not isinstance(least, int) or isinstance(least, bool):
+            raise UnsupportedQuery(f"bool: minimum_should_match {least!r} is not evaluated by the matcher")
+        if least < 0:  # "-1": all but one
+            least = max(len(should) + least, 0)
+        if not should:
+            least = 0
+        # Deterministic order for interning; cheapest parts first so evaluation stops early.
+        def key(nodes: list[_Node]) -> tuple[_Node, ...]:
+            return tuple(sorted(dict.fromkeys(nodes), key=lambda n: n.number))
+
+        req, exc, sho = key(required), key(excluded), key(should)
+        if least == 0:
+            sho = ()
+        if not exc and not sho and len(req) == 1:
+            return req[0]
+        if not req and not exc and least == 1 and len(sho) == 1:
+            return sho[0]
+        return self._intern(
+            ("bool", tuple(n.number for n in req), tuple(n.number for n in exc), tuple(n.number for n in sho), least),
+            lambda: _Bool(req, exc, sho, least),
+        )
+
+    def _words(self, field_name: str, text: Any, operator: str, what: str) -> _Node:
+        groups = tuple(group for _, group in self._analyzed(text, what))
+        if not groups:
+            return self.const(False)  # zero_terms_query: none
+        if operator == "and":
+            return self._intern(("all", field_name, groups), lambda: _AllTokens(field_name, groups))
+        parts = [self._intern(("all", field_name, (g,)), lambda g=g: _AllTokens(field_name, (g,))) for g in groups]
+        return parts[0] if len(parts) == 1 else self._or(parts)
+
+    def _or(self, parts: list[_Node]) -> _Node:
+        should = tuple(sorted(dict.fromkeys(parts), key=lambda n: n.number))
+        if len(should) == 1:
+            return should[0]
+        return self._intern(("bool", (), (), tuple(n.number for n in should), 1), lambda: _Bool((), (), should, 1))
+
+    @staticmethod
+    def _operator(body: Mapping[str, Any], what: str) -> str:
+        operator = str(body.get("operator", "or")).lower()
+        if operator not in ("and", "or"):
+            raise UnsupportedQuery(f"{what}: operator {operator!r}")
+        if body.get("zero_terms_query", "none") != "none":
+            raise UnsupportedQuery(f"{what}: zero_terms_query {body['zero_terms_query']!r}")
+        return operator
+
+    def _q_multi_match(self, body: Mapping[str, Any]) -> _Node:
+        _only(body, ("query", "type", "fields", "operator", "zero_terms_query", "tie_breaker"), "multi_match")
+        kind = body.get("type", "best_fields")
+        if kind not in ("best_fields", "most_fields"):
+            raise UnsupportedQuery(f"multi_match: type {kind!r} is not evaluated by the matcher")
+        operator = self._operator(body, "multi_match")
+        fields = body.get("fields")
+        if not fields:
+            raise UnsupportedQuery("multi_match without explicit fields")
+        parts = []
+        for spec in fields:
+            name = self._text_field(str(spec).partition("^")[0], "multi_match")
+            parts.append(self._words(name, body.get("query"), operator, "multi_match"))
+        return self._or(parts)
+
+    def _q_match(self, body: Mapping[str, Any]) -> _Node:
+        name, spec = _one(body, "match")
+        spec = spec if isinstance(spec, Mapping) else {"query": spec}
+        _only(spec, ("query", "operator", "zero_terms_query"), "match")
+        field_name = self._text_field(name, "match")
+        return self._words(field_name, spec.get("query"), self._operator(spec, "match"), "match")
+
+    def _q_match_phrase(self, body: Mapping[str, Any]) -> _Node:
+        name, spec = _one(body, "match_phrase")
+        spec = spec if isinstance(spec, Mapping) else {"query": spec}
+        _only(spec, ("query", "slop", "zero_terms_query"), "match_phrase")
+        if spec.get("slop", 0) != 0:
+            raise UnsupportedQuery("match_phrase: slop is not evaluated by the matcher")
+        self._operator(spec, "match_phrase")
+        field_name = self._text_field(name, "match_phrase")
+        steps = tuple(self._analyzed(spec.get("query"), "match_phrase"))
+        if not steps:
+            return self.const(False)
+        if len(steps) == 1:
+            groups = (steps[0][1],)
+            return self._intern(("all", field_name, groups), lambda: _AllTokens(field_name, groups))
+        base = steps[0][0]
+        steps = tuple((position - base, group) for position, group in steps)
+        return self._intern(("phrase", field_name, steps), lambda: _Phrase(field_name, steps))
+
+    def _q_prefix(self, body: Mapping[str, Any]) -> _Node:
+        name, spec = _one(body, "prefix")
+        spec = spec if isinstance(spec, Mapping) else {"value": spec}
+        _only(spec, ("value", "case_insensitive", "rewrite"), "prefix")
+        kind = self._type(name)
+        if kind not in ("text", "keyword"):
+            raise UnsupportedQuery(f"prefix: {name!r} is not a text or keyword field")
+        if kind == "text":
+            self._text_field(name, "prefix")
+        value = spec.get("value")
+        if not isinstance(value, str):
+            raise UnsupportedQuery(f"prefix: value {value!r} is not a string")
+        insensitive = bool(spec.get("case_insensitive", False))
+        lowered = kind == "text"  # the standard analyzer lower-cases every term
+        return self._intern(
+            ("prefix", name, value, insensitive), lambda: _Prefix(name, value, insensitive, lowered)
+        )
+
+    def _keyword_field(self, name: str, what: str) -> str:
+        if self._type(name) != "keyword" or (self.types[name].get("normalizer")):
+            raise UnsupportedQuery(f"{what}: {name!r} is not a plain keyword field")
+        return name
+
+    @staticmethod
+    def _keyword_value(value: Any, what: str) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str | int):
+            return str(value)
+        raise UnsupportedQuery(f"{what}: value {value!r}")
+
+    def _q_term(self, body: Mapping[str, Any]) -> _Node:
+        name, spec = _one(body, "term")
+        spec = spec if isinstance(spec, Mapping) else {"value": spec}
+        _only(spec, ("value", "case_insensitive"), "term")
+        if spec.get("case_insensitive"):
+            raise UnsupportedQuery("term: case_insensitive is not evaluated by the matcher")
+        self._keyword_field(name, "term")
+        values = (self._keyword_value(spec.get("value"), "term"),)
+        return self._intern(("keyword", name, values), lambda: _Keyword(name, values))
+
+    def _q_terms(self, body: Mapping[str, Any]) -> _Node:
+        options = {k: v for k, v in body.items() if k not in _SCORING}
+        name, raw = _one(options, "terms")
+        if not isinstance(raw, list | tuple):
+            raise UnsupportedQuery("terms: only a list of values is evaluated by the matcher (no lookup)")
+        self._keyword_field(name, "terms")
+        values = tuple(sorted({self._keyword_value(v, "terms") for v in raw}))
+        if not values:
+            return self.const(False)
+        return self._intern(("keyword", name, values), lambda: _Keyword(name, values))
+
+    def _q_range(self, body: Mapping[str, Any]) -> _Node:
+        name, spec = _one(body, "range")
+        if self._type(name) != "date" or (self.types[name].get("format")):
+            raise UnsupportedQuery(f"range: {name!r} is not a date field in the default format")
+        _only(spec, ("gte", "gt", "lte", "lt", "relation"), "range")
+        if spec.get("relation", "intersects").lower() != "intersects":
+            raise UnsupportedQuery("range: relation other than intersects")
+        low = high = None
+        for key in ("gte", "gt", "lte", "lt"):
+            raw = spec.get(key)
+            if raw is None:
+                continue
+            if isinstance(raw, str) and ("now" in raw or "||" in raw):
+                raise UnsupportedQuery("range: date math is not evaluated by the matcher")
+            inclusive = key in ("gte", "lte")
+            millis = date_millis(raw, round_up=key in ("lte", "gt"))
+            if millis is None:
+                raise UnsupportedQuery(f"range: unreadable date {raw!r}")
+            if key.startswith("g"):
+                bound = millis if inclusive else millis + 1
+                low = bound if low is None else max(low, bound)
+            else:
+                bound = millis if inclusive else millis - 1
+                high = bound if high is None else min(high, bound)
+        return self._intern(("range", name, low, high), lambda: _Range(name, low, high))
+
+
+# --------------------------------------------------------------------------- the matcher
+
+
+DEFAULT_KEYWORD_SHARE = 0.5
+"""Assumed share of documents holding a keyword value (source, kind…) when no frequencies are given."""
+
+
+class Matcher:
+    """Saved queries compiled for matching. Build once per set of subscriptions (:meth:`build`); then
+    :meth:`match` batches of documents. Thread-safe for concurrent :meth:`match` calls (no shared state
+    is written)."""
+
+    def __init__(
+        self,
+        roots: list[_Node],
+        subscribers: list[list[str]],
+        presearcher: Presearcher,
+        fields: frozenset[str],
+        date_fields: frozenset[str],
+        fallback: list[MatcherSubscription],
+        rejected: dict[str, str],
+        subscriptions: list[MatcherSubscription],
+    ) -> None:
+        self.subscriptions = subscriptions
+        """Every subscription given to :meth:`build` whose query parses."""
+        self._roots = roots
+        self._subscribers = subscribers
+        self._presearcher = presearcher
+        self.fields = fields
+        """Fields whose term vectors :meth:`match` needs (text fields and keyword filter fields)."""
+        self.date_fields = date_fields
+        """Date fields whose values :meth:`match` needs (only when some subscription has a date range)."""
+        self.fallback = fallback
+        """Subscriptions whose compiled query uses something the matcher does not evaluate: matched by a
+        real search (:func:`match_documents` does it). Empty with today's ``index.query``."""
+        self.rejected = rejected
+        """subscription id -> why it can never match (its query does not parse): search refuses it too."""
+
+    def __len__(self) -> int:
+        return sum(len(ids) for ids in self._subscribers)
+
+    @property
+    def plans(self) -> int:
+        """Distinct plans evaluated (identical subscriptions share one)."""
+        return len(self._roots)
+
+    @classmethod
+    def build(
+        cls,
+        subscriptions: Iterable[MatcherSubscription],
+        analyze: Analyze,
+        *,
+        doc_freq: DocFreq | None = None,
+        properties: Mapping[str, Any] = DOC_PROPERTIES,
+    ) -> Matcher:
+        """Compile ``subscriptions`` (each exactly as ``index.search.build_query`` would search it).
+
+        ``analyze`` is called once with every distinct query text (``index.analysis.analyze_terms`` bound to
+        a client). ``doc_freq``, when given, is called once with every candidate anchor term and steers which
+        part of an ``AND`` anchors it (``index.analysis.term_doc_freqs``); without it, longer terms count as
+        rarer. Neither changes what matches. ``properties``: the documents mapping (``index.mappings``).
+        """
+        subs = list(subscriptions)
+        compiler = _Compiler(properties)
+        queries: list[tuple[MatcherSubscription, dict[str, Any]]] = []
+        fallback: list[MatcherSubscription] = []
+        rejected: dict[str, str] = {}
+        for sub in subs:
+            try:
+                query = build_query(sub.request())
+            except QuerySyntaxError as exc:
+                rejected[sub.id] = str(exc)
+                continue
+            try:
+                compiler.compile(query)  # first pass: collect texts to analyze, find unsupported clauses
+            except UnsupportedQuery:
+                fallback.append(sub)
+                continue
+            queries.append((sub, query))
+        wanted = sorted(compiler.wanted)
+        compiler.tokens = dict(zip(wanted, analyze(wanted) if wanted else [], strict=True))
+        compiler.collect = False
+        compiler.interned.clear()
+        compiler.nodes.clear()
+
+        by_root: dict[int, int] = {}
+        roots: list[_Node] = []
+        subscribers: list[list[str]] = []
+        for sub, query in queries:
+            root = compiler.compile(query)
+            slot = by_root.get(root.number)
+            if slot is None:
+                slot = by_root[root.number] = len(roots)
+                roots.append(root)
+                subscribers.append([])
+            subscribers[slot].append(sub.id)
+
+        weight = _weigher(compiler.nodes, doc_freq)
+        _order_parts(compiler.nodes, weight)
+        anchors = [root.anchors(weight) for root in roots]
+        probes = {(n.field, n.value) for n in compiler.nodes if isinstance(n, _Prefix) and n.probe}
+        presearcher = Presearcher(anchors, probes)
+        fields: set[str] = set()
+        dates: set[str] = set()
+        for node in compiler.nodes:
+            for name, kind in node.fields():
+                (fields if kind == "terms" else dates).add(name)
+        accepted = [sub for sub in subs if sub.id not in rejected]
+        return cls(roots, subscribers, presearcher, frozenset(fields), frozenset(dates), fallback, rejected, accepted)
+
+    def candidates(self, doc: DocTerms) -> list[str]:
+        """Subscription ids the presearcher hands to evaluation for ``doc`` (a superset of its matches)."""
+        numbers, _ = self._presearcher.candidates(doc.terms)
+        return [sub for number in sorted(numbers) for sub in self._subscribers[number]]
+
+    def match(self, docs: Iterable[DocTerms], *, presearch: bool = True) -> dict[str, list[str]]:
+        """``{doc_id: [subscription ids it matches, in build order]}`` for every document given (an empty
+        list when none match). ``presearch=False`` evaluates every plan (the same answers, slowly: for checks)."""
+        out: dict[str, list[str]] = {}
+        roots, subscribers = self._roots, self._subscribers
+        for doc in docs:
+            numbers, held = self._presearcher.candidates(doc.terms)
+            if not presearch:
+                numbers = set(range(len(roots)))
+            view = _View(doc, held)
+            found: list[str] = []
+            for number in sorted(numbers):
+                if roots[number].check(view):
+                    found.extend(subscribers[number])
+            out[doc.id] = found
+        return out
+
+
+def _weigher(nodes: list[_Node], doc_freq: DocFreq | None) -> Callable[[Anchor], float]:
+    """Estimated share of documents holding an anchor, in (0, 1] (only comparisons matter)."""
+    if doc_freq is None:
+
+        def guess(anchor: Anchor) -> float:
+            kind, _, value = anchor
+            if kind == "p":
+                return 3.0 / (1 + len(value))
+            if anchor[1] in keyword_fields:
+                return DEFAULT_KEYWORD_SHARE
+            return 1.0 / (1 + len(value))
+
+        keyword_fields = {n.field for n in nodes if isinstance(n, _Keyword)}
+        return guess
+
+    wanted: dict[str, set[str]] = {}
+    for node in nodes:
+        if isinstance(node, _AllTokens):
+            wanted.setdefault(node.field, set()).update(t for g in node.groups for t in g)
+        elif isinstance(node, _Phrase):
+            wanted.setdefault(node.field, set()).update(t for _, g in node.steps for t in g)
+        elif isinstance(node, _Keyword):
+            wanted.setdefault(node.field, set()).update(node.values)
+    counts = dict(doc_freq(wanted)) if wanted else {}
+    top = float(max(counts.values(), default=0.0)) + 1.0
+
+    def measured(anchor: Anchor) -> float:
+        kind, name, value = anchor
+        if kind == "p":  # a prefix spans many terms: assume it is common, less so when long
+            return 2.0 / (1 + len(value))
+        return (float(counts.get((name, value), top - 1.0)) + 1.0) / top
+
+    return measured
+
+
+def _order_parts(nodes: list[_Node], weight: Callable[[Anchor], float]) -> None:
+    """Estimate each node's chance of matching and put the least likely required parts first, so a failing
+    ``AND`` is decided by its rarest part."""
+    for node in nodes:  # children are always numbered before their parents
+        if isinstance(node, _Bool):
+            node.required = tuple(sorted(node.required, key=lambda n: n.cost))
+            node.should = tuple(sorted(node.should, key=lambda n: -n.cost))
+            costs = [n.cost for n in node.required]
+            if node.least > 0 and node.should:
+                costs.append(min(1.0, sum(n.cost for n in node.should)))
+            node.cost = min(costs, default=1.0)
+        elif isinstance(node, _Const):
+            node.cost = 1.0 if node.result else 0.0
+        else:
+            anchors = node.anchors(weight)
+            node.cost = 1.0 if anchors is None else min(1.0, cost(anchors, weight))
+
+
+# --------------------------------------------------------------------------- the I/O around it
+
+
+def match_documents(
+    client: Elasticsearch, settings: Settings, matcher: Matcher, doc_ids: Sequence[str]
+) -> dict[str, list[str]]:
+    """``{doc_id: [subscription ids]}`` for a batch of stored documents (ids of the documents alias).
+
+    Fetches the term vectors of :attr:`Matcher.fields` (one ``_mtermvectors`` per 200 documents, realtime:
+    no refresh needed) and, only if a subscription has a date range, the dates (one ``mget``); then
+    :meth:`Matcher.match`. Documents that do not exist (deleted meanwhile) are left out, as search would.
+    Documents whose term vectors the cluster cannot compute, and :attr:`Matcher.fallback` subscriptions,
+    are matched by real searches restricted to those ids (after a refresh, so they are visible), so every
+    answer is still the search's answer.
+    """
+    from index.analysis import document_terms, document_values
+    from index.mappings import docs_alias
+
+    index = docs_alias(settings)
+    ids = list(dict.fromkeys(doc_ids))
+    terms, failed = document_terms(client, index, ids, matcher.fields)
+    values: dict[str, dict[str, list[Any]]] = {}
+    if matcher.date_fields and terms:
+        values = document_values(client, index, list(terms), matcher.date_fields)
+    docs = []
+    for doc_id in ids:
+        if doc_id not in terms:
+            continue
+        dates = {
+            name: [m for m in (date_millis(v) for v in raw) if m is not None]
+            for name, raw in (values.get(doc_id) or {}).items()
+        }
+        docs.append(DocTerms(doc_id, terms[doc_id], dates))
+    found = matcher.match(docs)
+    searches: list[tuple[MatcherSubscription, list[str]]] = []
+    if matcher.fallback and docs:
+        searches += [(sub, [d.id for d in docs]) for sub in matcher.fallback]
+    if failed:
+        searches += [(sub, sorted(failed)) for sub in matcher.subscriptions]
+    if searches:
+        client.indices.refresh(index=index)
+        for doc_id, sub_id in search_matches(client, index, searches):
+            found.setdefault(doc_id, []).append(sub_id)
+    return found
+
+
+def search_matches(
+    client: Elasticsearch,
+    index: str,
+    searches: Sequence[tuple[MatcherSubscription, Sequence[str]]],
+    *,
+    chunk: int = 200,
+) -> list[tuple[str, str]]:
+    """``[(doc_id, subscription id)]`` by running each subscription's search (``build_query``) restricted to
+    its document ids (``_msearch``, ``chunk`` searches per request). The definition matching is held to, and
+    the baseline of ``bench/match_bench.py``."""
+    pairs: list[tuple[str, str]] = []
+    for start in range(0, len(searches), chunk):
+        part = searches[start : start + chunk]
+        body: list[dict[str, Any]] = []
+        for sub, ids in part:
+            query = build_query(sub.request())
+            query["bool"]["filter"].append({"ids": {"values": list(ids)}})
+            body.append({"index": index})
+            body.append({"query": query, "size": len(ids), "_source": False, "track_total_hits": False})
+        resp = client.msearch(searches=body)
+        for (sub, _), answer in zip(part, resp["responses"], strict=True):
+            if "error" in answer:
+                raise RuntimeError(f"search for subscription {sub.id} failed: {json.dumps(answer['error'])[:300]}")
+            pairs.extend((hit["_id"], sub.id) for hit in answer["hits"]["hits"])
+    return pairs

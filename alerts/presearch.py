@@ -1,0 +1,102 @@
+"""The presearcher: from a document's terms to the few subscriptions worth evaluating, as Lucene's
+Luwak/percolator presearcher does.
+
+Each query plan gives a set of **anchors** (:data:`Anchor`), at least one of which every document it matches
+must contain, or ``None`` when it has none (it can match a document by its filters or dates alone, or by an
+exclusion). :class:`Presearcher` indexes the plans by anchor; :meth:`Presearcher.candidates` looks a
+document's terms up in that index (a set intersection per field for terms, a probe per term and prefix
+length for prefixes), so its cost grows with the document, not with the number of subscriptions. Plans
+without anchors are candidates for every document.
+
+Correctness rests on one rule, checked by the property test: a plan's anchors must be a superset of what
+any matching document contains at least one of. How plans choose them is in :mod:`alerts.matcher`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from index.folding import fold
+
+Anchor = tuple[str, str, str]
+"""``("t", field, term)``: the field holds exactly this indexed term; ``("p", field, prefix)``: the field
+holds a term that starts with ``prefix``."""
+Anchors = frozenset[Anchor] | None
+"""A plan's anchors; ``None``: unbounded (no term every match must contain); empty: the plan never matches."""
+Weight = Callable[[Anchor], float]
+
+
+def cost(option: frozenset[Anchor], weight: Weight) -> float:
+    """Estimated share of documents an option makes candidates: the sum over its distinct folded values of
+    the heaviest anchor of each (a word's exact and folded forms in title and text mostly share documents)."""
+    heaviest: dict[str, float] = {}
+    for anchor in option:
+        key = fold(anchor[2])
+        heaviest[key] = max(heaviest.get(key, 0.0), weight(anchor))
+    return sum(heaviest.values())
+
+
+def cheapest(options: Iterable[Anchors], weight: Weight) -> Anchors:
+    """The bounded option with the lowest :func:`cost` (rarest terms: fewest candidates); None if none is."""
+    best: Anchors = None
+    best_cost = 0.0
+    for option in options:
+        if option is None:
+            continue
+        estimate = cost(option, weight)
+        if best is None or estimate < best_cost:
+            best, best_cost = option, estimate
+    return best
+
+
+def union(options: Iterable[Anchors]) -> Anchors:
+    """Anchors of "any of these": the union; unbounded as soon as one option is."""
+    out: set[Anchor] = set()
+    for option in options:
+        if option is None:
+            return None
+        out |= option
+    return frozenset(out)
+
+
+class Presearcher:
+    """An index from anchors to plan numbers, plus every prefix the plans evaluate (``probes``), so one
+    pass over a document's terms yields both its candidates and which prefixes it holds."""
+
+    def __init__(self, anchors: Sequence[Anchors], probes: Iterable[tuple[str, str]] = ()) -> None:
+        self.always: list[int] = []
+        self.terms: dict[str, dict[str, list[int]]] = {}
+        self.prefixes: dict[str, dict[str, list[int]]] = {}
+        for field, prefix in probes:
+            self.prefixes.setdefault(field, {}).setdefault(prefix, [])
+        for number, option in enumerate(anchors):
+            if option is None:
+                self.always.append(number)
+                continue
+            for kind, field, value in option:
+                table = self.terms if kind == "t" else self.prefixes
+                table.setdefault(field, {}).setdefault(value, []).append(number)
+        self.lengths = {field: sorted({len(p) for p in table}) for field, table in self.prefixes.items()}
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return frozenset(self.terms) | frozenset(self.prefixes)
+
+    def candidates(self, fields: Mapping[str, Mapping[str, Any]]) -> tuple[set[int], set[tuple[str, str]]]:
+        """``(plan numbers to evaluate, (field, prefix) probes the document holds)`` for a document's
+        ``{field: {term: …}}``."""
+        found = set(self.always)
+        held: set[tuple[str, str]] = set()
+        for field, terms in fields.items():
+            table = self.terms.get(field)
+            if table:
+                for term in terms.keys() & table.keys():
+                    found.update(table[term])
+            prefixes = self.prefixes.get(field)
+            if prefixes:
+                for length in self.lengths[field]:
+                    for prefix in {term[:length] for term in terms if len(term) >= length} & prefixes.keys():
+                        held.add((field, prefix))
+                        found.update(prefixes[prefix])
+        return found, held
