@@ -39,8 +39,11 @@ vectors and dates and calls it.
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -64,8 +67,10 @@ __all__ = [
 
 Analyze = Callable[[list[str]], list[Tokens]]
 """Texts -> their ``standard``-analyzer tokens as ``(position, term)`` (``index.analysis.analyze_terms``)."""
-DocFreq = Callable[[Mapping[str, set[str]]], Mapping[tuple[str, str], float]]
-"""``{field: {terms}}`` -> ``{(field, term): documents holding it}`` (``index.analysis.term_doc_freqs``)."""
+DocFreq = Callable[[Mapping[str, set[str]]], Mapping[tuple[str, str], Any]]
+"""``{field: {terms}}`` -> ``{(field, term): stats}`` with ``share`` (of documents holding the term),
+``per_token`` (its share of all tokens) and ``length`` (tokens per document) attributes
+(``index.analysis.term_shares``)."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,8 @@ class _View:
 
 
 class _Node:
-    """A plan node; ``test`` is called at most once per document (results memoised by ``number``)."""
+    """A plan node. :meth:`check` is its answer for a document: :meth:`test` memoised by ``number`` (shared
+    subtrees are decided once per document); leaves that cost one or two lookups skip the memo."""
 
     __slots__ = ("number", "cost")
 
@@ -172,6 +178,8 @@ class _Const(_Node):
     def test(self, view: _View) -> bool:
         return self.result
 
+    check = test
+
     def anchors(self, weight: Callable[[Anchor], float]) -> Anchors:
         return None if self.result else frozenset()
 
@@ -180,21 +188,32 @@ class _AllTokens(_Node):
     """``match``/``multi_match`` on one field with ``operator: and``: every position's token (any of its
     alternatives) is among the field's terms. A single token is a plain term query."""
 
-    __slots__ = ("field", "groups")
+    __slots__ = ("field", "groups", "singles", "choices")
 
     def __init__(self, field_name: str, groups: tuple[tuple[str, ...], ...]) -> None:
         super().__init__()
         self.field = field_name
         self.groups = groups
+        self.singles = tuple(group[0] for group in groups if len(group) == 1)
+        self.choices = tuple(group for group in groups if len(group) > 1)
+
+    def arrange(self, weight: Callable[[Anchor], float]) -> None:
+        """Check the rarest token first, so most documents are turned down by one lookup."""
+        self.singles = tuple(sorted(self.singles, key=lambda t: weight(("t", self.field, t))))
 
     def test(self, view: _View) -> bool:
         terms = view.terms.get(self.field)
         if not terms:
             return False
-        for group in self.groups:
+        for term in self.singles:
+            if term not in terms:
+                return False
+        for group in self.choices:
             if not any(term in terms for term in group):
                 return False
         return True
+
+    check = test  # a few lookups: cheaper than the memo
 
     def anchors(self, weight: Callable[[Anchor], float]) -> Anchors:
         return cheapest((frozenset(("t", self.field, t) for t in group) for group in self.groups), weight)
@@ -203,43 +222,47 @@ class _AllTokens(_Node):
         return ((self.field, "terms"),)
 
 
-class _Phrase(_Node):
-    """``match_phrase`` (slop 0): the tokens at their relative positions, one start for all."""
+class _Phrase(_AllTokens):
+    """``match_phrase`` (slop 0): every token present (as :class:`_AllTokens`), at its relative position from
+    one common start."""
 
-    __slots__ = ("field", "steps")
+    __slots__ = ("steps",)
 
     def __init__(self, field_name: str, steps: tuple[tuple[int, tuple[str, ...]], ...]) -> None:
-        super().__init__()
-        self.field = field_name
+        super().__init__(field_name, tuple(group for _, group in steps))
         self.steps = steps
 
+    check = _Node.check
+
     def test(self, view: _View) -> bool:
-        terms = view.terms.get(self.field)
-        if not terms:
+        if not _AllTokens.test(self, view):
             return False
-        for _, group in self.steps:
-            if not any(term in terms for term in group):
-                return False
         sets = []
         for offset, group in self.steps:
-            found: frozenset[int] = frozenset()
-            for term in group:
+            found = view.positions(self.field, group[0])
+            for term in group[1:]:
                 found = found | view.positions(self.field, term)
             sets.append((len(found), offset, found))
         sets.sort(key=lambda item: item[0])
         _, pivot_offset, pivot = sets[0]
-        rest = sets[1:]
+        rest = [(offset, found) for _, offset, found in sets[1:]]
         for position in pivot:
             start = position - pivot_offset
-            if all(start + offset in found for _, offset, found in rest):
+            for offset, found in rest:
+                if start + offset not in found:
+                    break
+            else:
                 return True
         return False
 
     def anchors(self, weight: Callable[[Anchor], float]) -> Anchors:
-        return cheapest((frozenset(("t", self.field, t) for t in group) for _, group in self.steps), weight)
-
-    def fields(self) -> Iterable[tuple[str, str]]:
-        return ((self.field, "terms"),)
+        """One token, or one pair of adjacent tokens (``("b", field, "a b")``: far rarer than either word,
+        which matters for Vietnamese, where the syllables of names are common words)."""
+        options: list[Anchors] = [frozenset(("t", self.field, t) for t in group) for _, group in self.steps]
+        for (first, left), (second, right) in itertools.pairwise(self.steps):
+            if second == first + 1:
+                options.append(frozenset(("b", self.field, f"{a} {b}") for a in left for b in right))
+        return cheapest(options, weight)
 
 
 def _case_variants(ch: str) -> frozenset[str]:
@@ -308,6 +331,8 @@ class _Keyword(_Node):
         terms = view.terms.get(self.field)
         return bool(terms) and any(value in terms for value in self.values)
 
+    check = test
+
     def anchors(self, weight: Callable[[Anchor], float]) -> Anchors:
         return frozenset(("t", self.field, value) for value in self.values)
 
@@ -332,6 +357,8 @@ class _Range(_Node):
             (low is None or value >= low) and (high is None or value <= high)
             for value in view.values.get(self.field, ())
         )
+
+    check = test
 
     def anchors(self, weight: Callable[[Anchor], float]) -> Anchors:
         return None
@@ -370,6 +397,13 @@ class _Bool(_Node):
                 if not least:
                     return True
         return False
+
+    def check(self, view: _View) -> bool:
+        memo = view.memo
+        result = memo.get(self.number)
+        if result is None:
+            result = memo[self.number] = self.test(view)
+        return result
 
     def anchors(self, weight: Callable[[Anchor], float]) -> Anchors:
         options = [node.anchors(weight) for node in self.required]
@@ -725,7 +759,7 @@ class Matcher:
 
         ``analyze`` is called once with every distinct query text (``index.analysis.analyze_terms`` bound to
         a client). ``doc_freq``, when given, is called once with every candidate anchor term and steers which
-        part of an ``AND`` anchors it (``index.analysis.term_doc_freqs``); without it, longer terms count as
+        part of an ``AND`` anchors it (``index.analysis.term_shares``); without it, longer terms count as
         rarer. Neither changes what matches. ``properties``: the documents mapping (``index.mappings``).
         """
         subs = list(subscriptions)
@@ -799,39 +833,50 @@ class Matcher:
         return out
 
 
+PAIR_FACTOR = 4.0
+"""Adjacent pairs are estimated at this many times the chance of their words meeting (words of a name or a
+collocation meet more often than chance), never above the rarer word's share."""
+
+
 def _weigher(nodes: list[_Node], doc_freq: DocFreq | None) -> Callable[[Anchor], float]:
     """Estimated share of documents holding an anchor, in (0, 1] (only comparisons matter)."""
-    if doc_freq is None:
+    keyword_fields = {n.field for n in nodes if isinstance(n, _Keyword)}
+    stats: dict[tuple[str, str], Any] = {}
+    if doc_freq is not None:
+        wanted: dict[str, set[str]] = {}
+        for node in nodes:
+            if isinstance(node, _AllTokens):
+                wanted.setdefault(node.field, set()).update(t for g in node.groups for t in g)
+            elif isinstance(node, _Keyword):
+                wanted.setdefault(node.field, set()).update(node.values)
+        stats = dict(doc_freq(wanted)) if wanted else {}
 
-        def guess(anchor: Anchor) -> float:
-            kind, _, value = anchor
-            if kind == "p":
-                return 3.0 / (1 + len(value))
-            if anchor[1] in keyword_fields:
-                return DEFAULT_KEYWORD_SHARE
-            return 1.0 / (1 + len(value))
+    def word(name: str, value: str) -> float:
+        found = stats.get((name, value))
+        if found is not None:
+            return min(1.0, max(found.share, 1e-6))
+        if name in keyword_fields:
+            return DEFAULT_KEYWORD_SHARE
+        return 1.0 / (1 + len(value))
 
-        keyword_fields = {n.field for n in nodes if isinstance(n, _Keyword)}
-        return guess
+    def pair(name: str, left: str, right: str) -> float:
+        a, b = word(name, left), word(name, right)
+        first, second = stats.get((name, left)), stats.get((name, right))
+        if first is None or second is None:
+            return min(a, b) / 10
+        expected = PAIR_FACTOR * first.length * first.per_token * second.per_token  # adjacent meetings per doc
+        return min(a, b, max(1.0 - math.exp(-expected), 1e-6))
 
-    wanted: dict[str, set[str]] = {}
-    for node in nodes:
-        if isinstance(node, _AllTokens):
-            wanted.setdefault(node.field, set()).update(t for g in node.groups for t in g)
-        elif isinstance(node, _Phrase):
-            wanted.setdefault(node.field, set()).update(t for _, g in node.steps for t in g)
-        elif isinstance(node, _Keyword):
-            wanted.setdefault(node.field, set()).update(node.values)
-    counts = dict(doc_freq(wanted)) if wanted else {}
-    top = float(max(counts.values(), default=0.0)) + 1.0
-
-    def measured(anchor: Anchor) -> float:
+    def weight(anchor: Anchor) -> float:
         kind, name, value = anchor
         if kind == "p":  # a prefix spans many terms: assume it is common, less so when long
-            return 2.0 / (1 + len(value))
-        return (float(counts.get((name, value), top - 1.0)) + 1.0) / top
+            return min(1.0, 3.0 / (1 + len(value)))
+        if kind == "b":
+            left, _, right = value.partition(" ")
+            return pair(name, left, right)
+        return word(name, value)
 
-    return measured
+    return weight
 
 
 def _order_parts(nodes: list[_Node], weight: Callable[[Anchor], float]) -> None:
@@ -847,6 +892,8 @@ def _order_parts(nodes: list[_Node], weight: Callable[[Anchor], float]) -> None:
             node.cost = min(costs, default=1.0)
         elif isinstance(node, _Const):
             node.cost = 1.0 if node.result else 0.0
+        if isinstance(node, _AllTokens):
+            node.arrange(weight)
         else:
             anchors = node.anchors(weight)
             node.cost = 1.0 if anchors is None else min(1.0, cost(anchors, weight))
@@ -855,40 +902,44 @@ def _order_parts(nodes: list[_Node], weight: Callable[[Anchor], float]) -> None:
 # --------------------------------------------------------------------------- the I/O around it
 
 
+PIPELINE_CHUNK = 50
+"""Documents fetched per step of :func:`match_documents`: the next step's term vectors are computed by the
+cluster while this step's documents are matched."""
+
+
 def match_documents(
     client: Elasticsearch, settings: Settings, matcher: Matcher, doc_ids: Sequence[str]
 ) -> dict[str, list[str]]:
     """``{doc_id: [subscription ids]}`` for a batch of stored documents (ids of the documents alias).
 
-    Fetches the term vectors of :attr:`Matcher.fields` (one ``_mtermvectors`` per 200 documents, realtime:
-    no refresh needed) and, only if a subscription has a date range, the dates (one ``mget``); then
-    :meth:`Matcher.match`. Documents that do not exist (deleted meanwhile) are left out, as search would.
-    Documents whose term vectors the cluster cannot compute, and :attr:`Matcher.fallback` subscriptions,
-    are matched by real searches restricted to those ids (after a refresh, so they are visible), so every
-    answer is still the search's answer.
+    Fetches the term vectors of :attr:`Matcher.fields` (``_mtermvectors``, realtime: no refresh needed;
+    :data:`PIPELINE_CHUNK` documents at a time, the next chunk in flight while one is matched) and, only if a
+    subscription has a date range, the dates (``mget``); then :meth:`Matcher.match`. Documents that do not
+    exist (deleted meanwhile) are left out, as search would leave them out. Documents whose term vectors the
+    cluster cannot compute, and :attr:`Matcher.fallback` subscriptions, are matched by real searches restricted
+    to those ids (after a refresh, so they are visible): every answer is still the search's answer.
     """
-    from index.analysis import document_terms, document_values
     from index.mappings import docs_alias
 
     index = docs_alias(settings)
     ids = list(dict.fromkeys(doc_ids))
-    terms, failed = document_terms(client, index, ids, matcher.fields)
-    values: dict[str, dict[str, list[Any]]] = {}
-    if matcher.date_fields and terms:
-        values = document_values(client, index, list(terms), matcher.date_fields)
-    docs = []
-    for doc_id in ids:
-        if doc_id not in terms:
-            continue
-        dates = {
-            name: [m for m in (date_millis(v) for v in raw) if m is not None]
-            for name, raw in (values.get(doc_id) or {}).items()
-        }
-        docs.append(DocTerms(doc_id, terms[doc_id], dates))
-    found = matcher.match(docs)
+    chunks = [ids[start : start + PIPELINE_CHUNK] for start in range(0, len(ids), PIPELINE_CHUNK)]
+    found: dict[str, list[str]] = {}
+    matched: list[str] = []
+    failed: set[str] = set()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="termvectors") as pool:
+        pending = pool.submit(_fetch_documents, client, settings, index, matcher, chunks[0]) if chunks else None
+        for number in range(len(chunks)):
+            assert pending is not None
+            docs, errors = pending.result()
+            if number + 1 < len(chunks):
+                pending = pool.submit(_fetch_documents, client, settings, index, matcher, chunks[number + 1])
+            found.update(matcher.match(docs))
+            matched.extend(doc.id for doc in docs)
+            failed.update(errors)
     searches: list[tuple[MatcherSubscription, list[str]]] = []
-    if matcher.fallback and docs:
-        searches += [(sub, [d.id for d in docs]) for sub in matcher.fallback]
+    if matcher.fallback and matched:
+        searches += [(sub, matched) for sub in matcher.fallback]
     if failed:
         searches += [(sub, sorted(failed)) for sub in matcher.subscriptions]
     if searches:
@@ -896,6 +947,27 @@ def match_documents(
         for doc_id, sub_id in search_matches(client, index, searches):
             found.setdefault(doc_id, []).append(sub_id)
     return found
+
+
+def _fetch_documents(
+    client: Elasticsearch, settings: Settings, index: str, matcher: Matcher, ids: list[str]
+) -> tuple[list[DocTerms], dict[str, str]]:
+    """The matcher's view of ``ids`` (existing documents, in order) and the ids whose term vectors failed."""
+    from index.analysis import auth_headers, document_terms, document_values
+
+    terms, failed = document_terms(client, index, ids, matcher.fields, fast=auth_headers(settings))
+    values: dict[str, dict[str, list[Any]]] = {}
+    if matcher.date_fields and terms:
+        values = document_values(client, index, list(terms), matcher.date_fields)
+    docs = []
+    for doc_id in ids:
+        if doc_id in terms:
+            dates = {
+                name: [m for m in (date_millis(v) for v in raw) if m is not None]
+                for name, raw in (values.get(doc_id) or {}).items()
+            }
+            docs.append(DocTerms(doc_id, terms[doc_id], dates))
+    return docs, failed
 
 
 def search_matches(

@@ -20,8 +20,9 @@ from typing import Any
 from index.folding import fold
 
 Anchor = tuple[str, str, str]
-"""``("t", field, term)``: the field holds exactly this indexed term; ``("p", field, prefix)``: the field
-holds a term that starts with ``prefix``."""
+"""``("t", field, term)``: the field holds exactly this indexed term; ``("b", field, "a b")``: the field holds
+term ``a`` right before term ``b`` (adjacent positions); ``("p", field, prefix)``: the field holds a term that
+starts with ``prefix``."""
 Anchors = frozenset[Anchor] | None
 """A plan's anchors; ``None``: unbounded (no term every match must contain); empty: the plan never matches."""
 Weight = Callable[[Anchor], float]
@@ -67,6 +68,7 @@ class Presearcher:
     def __init__(self, anchors: Sequence[Anchors], probes: Iterable[tuple[str, str]] = ()) -> None:
         self.always: list[int] = []
         self.terms: dict[str, dict[str, list[int]]] = {}
+        self.pairs: dict[str, dict[tuple[str, str], list[int]]] = {}
         self.prefixes: dict[str, dict[str, list[int]]] = {}
         for field, prefix in probes:
             self.prefixes.setdefault(field, {}).setdefault(prefix, [])
@@ -75,13 +77,17 @@ class Presearcher:
                 self.always.append(number)
                 continue
             for kind, field, value in option:
+                if kind == "b":
+                    left, _, right = value.partition(" ")
+                    self.pairs.setdefault(field, {}).setdefault((left, right), []).append(number)
+                    continue
                 table = self.terms if kind == "t" else self.prefixes
                 table.setdefault(field, {}).setdefault(value, []).append(number)
         self.lengths = {field: sorted({len(p) for p in table}) for field, table in self.prefixes.items()}
 
     @property
     def fields(self) -> frozenset[str]:
-        return frozenset(self.terms) | frozenset(self.prefixes)
+        return frozenset(self.terms) | frozenset(self.prefixes) | frozenset(self.pairs)
 
     def candidates(self, fields: Mapping[str, Mapping[str, Any]]) -> tuple[set[int], set[tuple[str, str]]]:
         """``(plan numbers to evaluate, (field, prefix) probes the document holds)`` for a document's
@@ -93,6 +99,10 @@ class Presearcher:
             if table:
                 for term in terms.keys() & table.keys():
                     found.update(table[term])
+            pairs = self.pairs.get(field)
+            if pairs:
+                for pair in adjacent_pairs(terms) & pairs.keys():
+                    found.update(pairs[pair])
             prefixes = self.prefixes.get(field)
             if prefixes:
                 for length in self.lengths[field]:
@@ -100,3 +110,20 @@ class Presearcher:
                         held.add((field, prefix))
                         found.update(prefixes[prefix])
         return found, held
+
+
+def adjacent_pairs(terms: Mapping[str, Sequence[int]]) -> set[tuple[str, str]]:
+    """``(a, b)`` for every term ``a`` at a position right before one of term ``b``, from ``{term:
+    [positions]}``; may hold more pairs than that (across a gap between values), never fewer."""
+    placed = sorted([(position, term) for term, positions in terms.items() for position in positions])
+    if len(placed) < 2:
+        return set()
+    sequence = [term for _, term in placed]
+    pairs = set(zip(sequence, sequence[1:], strict=False))
+    # Two terms at one position (never from the standard analyzer): pair each with every neighbour.
+    if len({position for position, _ in placed}) < len(placed):
+        stacked: dict[int, list[str]] = {}
+        for position, term in placed:
+            stacked.setdefault(position, []).append(term)
+        pairs |= {(a, b) for position, left in stacked.items() for a in left for b in stacked.get(position + 1, ())}
+    return pairs

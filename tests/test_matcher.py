@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from alerts.matcher import DocTerms, Matcher, MatcherSubscription, match_documents, search_matches
 from alerts.presearch import Presearcher
-from index.analysis import analyze_terms, date_millis, document_terms, term_doc_freqs
+from index.analysis import TermStats, analyze_terms, date_millis, document_terms, term_shares
 from index.client import make_client
 from index.folding import fold
 from index.mappings import docs_alias, ensure_indices
@@ -323,7 +323,7 @@ def test_many_subscriptions_through_match_documents(corpus: Corpus) -> None:
     matcher = Matcher.build(
         subs,
         lambda texts: analyze_terms(corpus.client, texts),
-        doc_freq=lambda wanted: term_doc_freqs(corpus.client, index, wanted),
+        doc_freq=lambda wanted: term_shares(corpus.client, index, wanted),
     )
     ids = sorted(corpus.docs)
     found = match_documents(corpus.client, corpus.settings, matcher, [*ids, "no-such-document"])
@@ -366,8 +366,15 @@ def test_presearcher_keeps_every_true_match_and_narrows_selective_queries() -> N
         rng.shuffle(words)
         docs.append(doc_terms(f"d{n}", title=" ".join(words[:8]), text=" ".join(words[8:])))
 
-    def doc_freq(wanted: dict[str, set[str]]) -> dict[tuple[str, str], int]:
-        return {(f, t): sum(t in d.terms.get(f, {}) for d in docs) for f, terms in wanted.items() for t in terms}
+    def doc_freq(wanted: dict[str, set[str]]) -> dict[tuple[str, str], TermStats]:
+        out = {}
+        for name, terms in wanted.items():
+            tokens = sum(len(ps) for d in docs for ps in d.terms.get(name, {}).values())
+            for term in terms:
+                share = sum(term in d.terms.get(name, {}) for d in docs) / len(docs)
+                count = sum(len(d.terms.get(name, {}).get(term, ())) for d in docs)
+                out[(name, term)] = TermStats(share, count / max(tokens, 1), tokens / len(docs))
+        return out
 
     matcher = Matcher.build(subs, whitespace_analyzer, doc_freq=doc_freq)
     fast = matcher.match(docs)
@@ -435,3 +442,25 @@ def test_analyze_terms_hands_tokens_back_to_their_texts(cluster: Cluster) -> Non
     # Many texts split over several requests keep their order.
     many = [f"từ{n} sơn{n}" for n in range(3000)]
     assert analyze_terms(client, many)[2999] == [(0, "từ2999"), (1, "sơn2999")]
+
+
+def test_compact_positions_is_exact_or_declines() -> None:
+    from index.analysis import _compact_positions
+
+    raw = (b'{"docs":[{"_id":"a","found":true,"term_vectors":{"text":{"terms":{"x":{"tokens":[{"position":0},'
+           b'{"position":12}]},"y":{"tokens":[{"position":1}]}}}}},{"_id":"b","found":false}]}')
+    assert _compact_positions(raw) == [
+        {"_id": "a", "found": True, "term_vectors": {"text": {"terms": {"x": [0, 12], "y": [1]}}}},
+        {"_id": "b", "found": False},
+    ]
+    # A string holding the closing pattern would be rewritten too: the counts differ, so it declines.
+    assert _compact_positions(raw.replace(b'"_id":"b"', b'"_id":"b7}]}"')) is None
+    assert _compact_positions(b'{"error":"x"}') is None
+
+
+def test_fast_and_plain_term_vectors_agree(corpus: Corpus) -> None:
+    index = docs_alias(corpus.settings)
+    ids = [*sorted(corpus.docs)[:120], "no-such-document"]
+    plain = document_terms(corpus.client, index, ids, ALL_FIELDS)
+    assert document_terms(corpus.client, index, ids, ALL_FIELDS, fast={}) == plain
+    assert len(plain[0]) == 120 and not plain[1]

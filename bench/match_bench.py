@@ -1,0 +1,345 @@
+"""Alert matching: documents/second matched against 10,000 subscriptions, the matcher against one search per
+subscription, in one run.
+
+    .venv/bin/python -m bench.match_bench [--subscriptions 10000] [--background 8000] [--stream 2000]
+                                          [--batch 200] [--baseline-batches 2]
+
+Documents are real news texts (VNTC, ``shared/data/vntc-train.jsonl.xz``: title and body, 450 words on
+average) indexed into a throw-away prefix: ``--background`` older ones, then ``--stream`` new ones to match,
+in batches of ``--batch`` (the writer's batch size). Subscriptions are generated as staff would write them:
+province and commune/ward names from ``vietnam_provinces`` (the 2025 list), topic words and two-syllable
+words drawn from the corpus by document frequency, as phrases, words typed with or without diacritics,
+prefixes, OR groups, NOT exclusions, ``title:`` scopes, ``TP.HCM``/``H5N1``, and a quarter with
+source/kind/topic/sentiment filters.
+
+* **matcher**: ``alerts.matcher.match_documents`` per batch, term-vector fetch included (the matcher is
+  built once; its build time is reported apart);
+* **baseline**: one search per subscription restricted to the batch's ids (``alerts.matcher.search_matches``:
+  the query ``mediawatch search`` builds plus an ``ids`` filter, 200 searches per ``_msearch``), for the
+  first ``--baseline-batches`` batches, interleaved with the matcher's turns on the same batches.
+
+Both answers are compared on the baseline's batches (they must be equal). Uses ``MEDIAWATCH_ES_URL`` when set,
+else starts the local node.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import lzma
+import os
+import platform
+import random
+import re
+import statistics
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import Elasticsearch, helpers
+
+from alerts.matcher import Matcher, MatcherSubscription, match_documents, search_matches
+from index.analysis import analyze_terms, term_shares
+from index.folding import fold
+from index.mappings import docs_alias, ensure_indices
+from mediawatch.config import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "data" / "vntc-train.jsonl.xz"
+SOURCES = ["vnexpress", "tuoitre", "thanhnien", "nld", "bacninh-news", "otofun-forum"]
+SECTIONS = {
+    "politics_society": "Thời sự", "lifestyle": "Đời sống", "science": "Khoa học", "business": "Kinh doanh",
+    "law": "Pháp luật", "health": "Sức khỏe", "world": "Thế giới", "sports": "Thể thao", "culture": "Văn hóa",
+    "technology": "Công nghệ",
+}
+AUTHORS = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng", "Phạm Minh Tuấn", "Hoàng Lan", "Vũ Đức Thắng"]
+SENTIMENTS = ["negative", "neutral", "positive"]
+BASE = datetime(2026, 11, 1, tzinfo=UTC)
+_WORD = re.compile(r"\w+")
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def corpus_path() -> Path:
+    for candidate in (CORPUS, Path("/work/shared/data/vntc-train.jsonl.xz")):
+        if candidate.is_file():
+            return candidate
+    raise SystemExit(f"corpus not found: {CORPUS}")
+
+
+def read_corpus(count: int, rng: random.Random) -> list[dict[str, Any]]:
+    """``count`` articles drawn at random from the whole corpus (the file is ordered by topic)."""
+    with lzma.open(corpus_path(), "rt", encoding="utf-8") as fh:
+        lines = fh.readlines()
+    return [json.loads(line) for line in rng.sample(lines, min(count, len(lines)))]
+
+
+def to_doc(row: dict[str, Any], number: int, rng: random.Random) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": f"b{number:06d}",
+        "url": f"https://bao.example.vn/{number}",
+        "title": row["title"],
+        "text": row["text"],
+        "source": rng.choice(SOURCES),
+        "kind": "forum" if rng.random() < 0.15 else "news",
+        "language": "vi",
+        "topic": row["topic"],
+        "sentiment": {"label": rng.choices(SENTIMENTS, (3, 5, 2))[0], "score": 0.8},
+        "section": SECTIONS.get(row["topic"], "Tin tức"),
+        "published": (BASE + timedelta(minutes=number)).isoformat(),
+    }
+    if rng.random() < 0.4:
+        doc["author"] = rng.choice(AUTHORS)
+    for name in ("title", "text", "author", "section"):
+        if doc.get(name):
+            doc[f"{name}_folded"] = fold(doc[name])
+    return doc
+
+
+def index_docs(client: Elasticsearch, index: str, docs: list[dict[str, Any]]) -> float:
+    start = time.monotonic()
+    actions = ({"_index": index, "_id": d["id"], "_source": d} for d in docs)
+    for ok, item in helpers.streaming_bulk(client, actions, chunk_size=500, raise_on_error=False):
+        if not ok:
+            raise SystemExit(f"indexing failed: {item}")
+    client.indices.refresh(index=index)
+    return time.monotonic() - start
+
+
+# --------------------------------------------------------------------------- subscriptions
+
+
+def place_names() -> list[str]:
+    """Provinces and communes/wards of the 2025 list, without "Tỉnh", "Thành phố", "Phường", "Xã"…"""
+    import vietnam_provinces as vp
+
+    names = [p.name for p in vp.Province.iter_all()] + [w.name for w in vp.Ward.iter_all()]
+    out = []
+    for name in names:
+        for head in ("Thành phố ", "Tỉnh ", "Phường ", "Xã ", "Đặc khu ", "Thị trấn "):
+            name = name.removeprefix(head)
+        if any(ch.isalpha() for ch in name) and len(name.split()) >= 2:
+            out.append(name)
+    return sorted(set(out))
+
+
+def vocabulary(rows: list[dict[str, Any]]) -> tuple[list[str], list[str], Counter[str]]:
+    """Words (syllables) and two-syllable words of the corpus in the document-frequency bands of topic words
+    (syllables 0.1-3%, pairs 0.05-1.5%, neither syllable of a pair in more than 8% of the documents: not
+    function words or their collocations, not typos), most frequent first; and every syllable's frequency."""
+    df_words: Counter[str] = Counter()
+    df_pairs: Counter[str] = Counter()
+    for row in rows:
+        words = [w.lower() for w in _WORD.findall(f"{row['title']} {row['text']}") if not w.isdigit()]
+        df_words.update(set(words))
+        df_pairs.update({f"{a} {b}" for a, b in itertools.pairwise(words)})
+    total = len(rows)
+    words = [w for w, n in df_words.most_common() if 0.001 * total <= n <= 0.03 * total and len(w) > 1]
+    common = {w for w, n in df_words.items() if n > 0.08 * total}
+    pairs = [
+        p for p, n in df_pairs.most_common()
+        if 0.0005 * total <= n <= 0.015 * total and not common.intersection(p.split())
+    ]
+    return words, pairs, df_words
+
+
+def generate_subscriptions(count: int, rows: list[dict[str, Any]], rng: random.Random) -> list[MatcherSubscription]:
+    places = place_names()
+    words, pairs, _ = vocabulary(rows)
+    topics = sorted(SECTIONS)
+
+    def typed(text: str) -> str:
+        return fold(text) if rng.random() < 0.25 else text
+
+    def place() -> str:
+        return f'"{typed(rng.choice(places))}"'
+
+    def word() -> str:
+        return typed(rng.choice(words[:1500]))
+
+    def pair(quoted: bool = True) -> str:
+        text = typed(rng.choice(pairs[:3000]))
+        return f'"{text}"' if quoted else text
+
+    def prefix() -> str:
+        stem = fold(rng.choice([w for w in words[:800] if len(w) >= 4]))
+        return stem[: rng.randint(3, len(stem))] + "*"
+
+    templates = [
+        (20, lambda: place()),
+        (15, lambda: f"{place()} AND ({pair()} OR {word()})"),
+        (10, lambda: pair(quoted=False)),
+        (10, lambda: " OR ".join(pair() for _ in range(rng.randint(2, 4)))),
+        (4, lambda: f"{place()} AND {prefix()}"),
+        (4, lambda: f"{word()} {prefix()}"),
+        (6, lambda: f"{place()} -{pair()}"),
+        (6, lambda: f"{pair(quoted=False)} NOT ({word()} OR {word()})"),
+        (4, lambda: f"title:{place()}"),
+        (4, lambda: f"title:({pair()} OR {word()}) {place()}"),
+        (3, lambda: f"{rng.choice(['TP.HCM', 'H5N1', 'WTO', 'Hà Nội', 'tp.hcm'])} AND {pair()}"),
+        (12, lambda: f"({place()} OR {place()}) AND ({pair()} OR {word()}) -{word()}"),
+        (2, lambda: f"author:{typed(rng.choice(AUTHORS).split()[-1])} {word()}"),
+    ]
+    weights = [w for w, _ in templates]
+    subs = []
+    for number in range(count):
+        make = rng.choices([t for _, t in templates], weights)[0]
+        filters: dict[str, Any] = {}
+        if rng.random() < 0.25:
+            pick = rng.randint(0, 4)
+            if pick == 0:
+                filters["sources"] = tuple(rng.sample(SOURCES, rng.randint(1, 2)))
+            elif pick == 1:
+                filters["kinds"] = (rng.choice(["news", "forum"]),)
+            elif pick == 2:
+                filters["topics"] = tuple(rng.sample(topics, rng.randint(1, 2)))
+            elif pick == 3:
+                filters["sentiments"] = ("negative",)
+            else:
+                filters["date_from"] = BASE + timedelta(days=rng.randint(0, 3))
+        subs.append(MatcherSubscription(id=f"sub{number:05d}", query=make(), **filters))
+    return subs
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def batches(ids: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def machine() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({model}), CPython {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscriptions", type=int, default=10_000)
+    parser.add_argument("--background", type=int, default=8_000)
+    parser.add_argument("--stream", type=int, default=2_000)
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--baseline-batches", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--keep", action="store_true", help="keep the throw-away indices")
+    args = parser.parse_args()
+
+    es_url = os.environ.get("MEDIAWATCH_ES_URL")
+    if not es_url:
+        from index import node
+        from mediawatch.config import load_settings
+
+        es_url = node.ensure_started(load_settings(), log=lambda *a: None)
+    prefix = f"bench-match-{uuid.uuid4().hex[:6]}"
+    settings = Settings(es={"url": es_url, "request_timeout": 300}, index={"prefix": prefix})
+    client = Elasticsearch(es_url, request_timeout=300)
+    rng = random.Random(args.seed)
+    try:
+        ensure_indices(client, settings)
+        index = docs_alias(settings)
+        rows = read_corpus(args.background + args.stream, rng)
+        docs = [to_doc(row, n, rng) for n, row in enumerate(rows)]
+        took = index_docs(client, index, docs[: args.background])
+        print(f"indexed {args.background} background documents in {took:.1f}s")
+        subs = generate_subscriptions(args.subscriptions, rows[: args.background], rng)
+        print("examples:", *(s.query for s in subs[:8]), sep="\n  ")
+
+        start = time.monotonic()
+        matcher = Matcher.build(
+            subs,
+            lambda texts: analyze_terms(client, texts),
+            doc_freq=lambda wanted: term_shares(client, index, wanted),
+        )
+        build_s = time.monotonic() - start
+        print(f"matcher built in {build_s:.1f}s: {len(matcher)} subscriptions, {matcher.plans} plans, "
+              f"{len(matcher.rejected)} rejected, {len(matcher.fallback)} fallback")
+
+        stream = docs[args.background :]
+        took = index_docs(client, index, stream)
+        print(f"indexed {len(stream)} new documents in {took:.1f}s")
+        ids = [d["id"] for d in stream]
+        chunks = list(batches(ids, args.batch))
+
+        matcher_times: list[float] = []
+        baseline_times: list[float] = []
+        matches = 0
+        candidates = 0
+        agree = True
+        for number, chunk in enumerate(chunks):
+            start = time.monotonic()
+            found = match_documents(client, settings, matcher, chunk)
+            matcher_times.append(time.monotonic() - start)
+            matches += sum(len(v) for v in found.values())
+            if number < args.baseline_batches:
+                start = time.monotonic()
+                pairs = search_matches(client, index, [(s, chunk) for s in subs])
+                baseline_times.append(time.monotonic() - start)
+                mine = {(d, s) for d, subs_ in found.items() for s in subs_}
+                if mine != set(pairs):
+                    agree = False
+                    print(f"MISMATCH in batch {number}: {len(mine - set(pairs))} extra, "
+                          f"{len(set(pairs) - mine)} missing")
+            print(f"batch {number}: matcher {matcher_times[-1]:.2f}s"
+                  + (f", baseline {baseline_times[-1]:.1f}s" if number < len(baseline_times) else ""))
+        candidates = _candidates(client, settings, matcher, chunks[0])
+
+        matcher_rate = args.batch / statistics.median(matcher_times)
+        baseline_rate = args.batch / statistics.median(baseline_times) if baseline_times else float("nan")
+        versions = _versions(client)
+        print()
+        print("| date | machine | subscriptions | documents | batch | matcher | baseline | ratio |")
+        print("|---|---|---|---|---|---|---|---|")
+        print(f"| {datetime.now(UTC).date()} | {machine()}, {versions} | {len(subs):,} | {len(ids):,} new "
+              f"(+{args.background:,} indexed) | {args.batch} | {matcher_rate:,.0f} docs/s | "
+              f"{baseline_rate:,.1f} docs/s | {matcher_rate / baseline_rate:,.0f}× |")
+        print()
+        print(f"matcher build {build_s:.1f}s; matches {matches:,} ({matches / len(ids):.1f} per document); "
+              f"candidate subscriptions per document {candidates:.0f} of {len(matcher):,}; "
+              f"answers equal to the baseline on {len(baseline_times)} batches: {agree}")
+        if not agree:
+            raise SystemExit(1)
+    finally:
+        if not args.keep:
+            for name in client.indices.get(index=f"{prefix}-*", allow_no_indices=True):
+                client.indices.delete(index=name)
+            found = client.options(ignore_status=404).indices.get_index_template(name=f"{prefix}-*")
+            for template in found.get("index_templates", []):
+                client.indices.delete_index_template(name=template["name"])
+
+
+def _candidates(client: Elasticsearch, settings: Settings, matcher: Matcher, chunk: list[str]) -> float:
+    from alerts.matcher import DocTerms
+    from index.analysis import document_terms
+
+    found, _ = document_terms(client, docs_alias(settings), chunk, matcher.fields)
+    sizes = [len(matcher.candidates(DocTerms(doc_id, terms))) for doc_id, terms in found.items()]
+    return statistics.mean(sizes) if sizes else 0.0
+
+
+def _versions(client: Elasticsearch) -> str:
+    import elasticsearch
+
+    try:
+        nodes = client.nodes.info(metric="_none")["nodes"]
+        server = next(iter(nodes.values()))["version"]
+    except Exception:  # noqa: BLE001 - a version string is only decoration
+        server = "?"
+    return f"Elasticsearch {server} (client {elasticsearch.__versionstr__})"
+
+
+if __name__ == "__main__":
+    main()
