@@ -1,7 +1,8 @@
 """``make demo``: the main job on embedded defaults, end to end on this machine.
 
 Starts (or reuses) the local Elasticsearch node, serves the generated news site and forum on
-127.0.0.1:8765, crawls both sources from ``sources.yaml``, and prints three example searches.
+127.0.0.1:8765, saves an alert on the flood coverage, crawls both sources from ``sources.yaml``, shows
+the e-mail the alert produced (caught by a local SMTP sink the demo starts) and three example searches.
 The node keeps running afterwards so ``mediawatch search …`` works straight away.
 """
 
@@ -14,7 +15,7 @@ from index import node
 from index.client import make_client
 from index.search import SearchRequest, search
 from mediawatch.cli import console, err_console
-from mediawatch.cli.crawl import crawl_with_progress, print_reports
+from mediawatch.cli.crawl import crawl_with_progress, print_reports, run_alerts
 from mediawatch.cli.search import print_result
 from mediawatch.config import get_settings
 from mediawatch.errors import UserError
@@ -29,15 +30,88 @@ QUERIES = [
 ]
 
 
+ALERT_NAME = "Lũ lụt (demo)"
+ALERT_QUERY = '"lũ lụt" OR "ngập lụt"'
+ALERT_TO = "demo@mediawatch.local"
+
+
+class SmtpSink:
+    """A local SMTP server (aiosmtpd on loopback) that keeps the messages it receives."""
+
+    def __init__(self) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.messages: list = []
+        self.controller = None
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd API
+        import email
+        import email.policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+    def __enter__(self) -> SmtpSink:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+
+def demo_alert(settings) -> None:
+    """The demo's alert on the flood coverage (kept between runs: it reports coverage first seen after it)."""
+    from alerts.service import Stores
+    from alerts.subscriptions import new_subscription
+    from index.mappings import ensure_indices
+
+    client = make_client(settings)
+    ensure_indices(client, settings)
+    stores = Stores(client, settings)
+    if not stores.subscriptions.find(name=ALERT_NAME, owner="admin"):
+        sub = new_subscription(owner="admin", name=ALERT_NAME, query=ALERT_QUERY, timezone=settings.crawl.timezone,
+                               channel_configs=[{"type": "email", "to": ALERT_TO}])
+        stores.subscriptions.create(sub.to_doc())
+        console.print(f"[bold]Alert saved[/] {ALERT_NAME!r}: {ALERT_QUERY} → {ALERT_TO} (instant)")
+
+
+def show_mail(sink: SmtpSink) -> None:
+    console.rule(f"E-mail caught by the local SMTP sink ({len(sink.messages)} message(s))")
+    if not sink.messages:
+        console.print("No new flood coverage since the alert was created (the site was crawled before): see "
+                      f"`mediawatch alerts log {ALERT_NAME!r}`.")
+        return
+    first = sink.messages[0]
+    console.print(f"[bold]From:[/] {first['From']}\n[bold]To:[/] {first['To']}\n[bold]Subject:[/] {first['Subject']}",
+                  highlight=False)
+    body = first.get_body(preferencelist=("plain",))
+    lines = (body.get_content() if body is not None else "").splitlines()
+    console.print("\n".join(lines[:30]) + ("\n…" if len(lines) > 30 else ""), highlight=False, markup=False)
+    if len(sink.messages) > 1:
+        console.print(f"(and {len(sink.messages) - 1} more, one per matching story)")
+
+
 def main() -> int:
     settings = get_settings()
     url = node.ensure_started(settings, log=console.print)
     console.print(f"[bold]Elasticsearch[/] {url}")
-    with serve(port=SITE_PORT) as site:
+    with serve(port=SITE_PORT) as site, SmtpSink() as sink:
+        settings = settings.model_copy(update={"alerts": settings.alerts.model_copy(
+            update={"smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_starttls": False, "smtp_ssl": False,
+                    "smtp_username": None})})
         console.print(f"[bold]Local test site[/] {site.base_url}/  (news and forum)")
+        demo_alert(settings)
         sources = select_sources(settings, [])
         outcome = crawl_with_progress(settings, sources, quiet=False)
-    print_reports(outcome.reports)
+        print_reports(outcome.reports)
+        run_alerts(settings, quiet=False)
+        show_mail(sink)
     client = make_client(settings)
     for query, flags, filters in QUERIES:
         console.rule(f"mediawatch search '{query}' {flags}".strip())
