@@ -451,6 +451,11 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+def _pure_or(node: _Node) -> bool:
+    """A ``bool`` that is only "one of these"."""
+    return isinstance(node, _Bool) and not node.required and not node.excluded and node.least == 1
+
+
 class _Compiler:
     """ES query DSL -> interned plan nodes. ``tokens`` maps query texts to their analysis; in the first pass
     (``collect``) unknown texts are recorded instead."""
@@ -545,9 +550,18 @@ class _Compiler:
         def key(nodes: list[_Node]) -> tuple[_Node, ...]:
             return tuple(sorted(dict.fromkeys(nodes), key=lambda n: n.number))
 
-        req, exc, sho = key(required), key(excluded), key(should)
         if least == 0:
-            sho = ()
+            should = []
+        # AND inside AND and OR inside OR are spliced in (fewer nodes to step through per document).
+        for child in [n for n in required if isinstance(n, _Bool) and n.least == 0]:
+            required.remove(child)
+            required.extend(child.required)
+            excluded.extend(child.excluded)
+        if least == 1:
+            for child in [n for n in should if _pure_or(n)]:
+                should.remove(child)
+                should.extend(child.should)
+        req, exc, sho = key(required), key(excluded), key(should)
         if not exc and not sho and len(req) == 1:
             return req[0]
         if not req and not exc and least == 1 and len(sho) == 1:
@@ -567,7 +581,8 @@ class _Compiler:
         return parts[0] if len(parts) == 1 else self._or(parts)
 
     def _or(self, parts: list[_Node]) -> _Node:
-        should = tuple(sorted(dict.fromkeys(parts), key=lambda n: n.number))
+        flat = [leaf for part in parts for leaf in (part.should if _pure_or(part) else (part,))]
+        should = tuple(sorted(dict.fromkeys(flat), key=lambda n: n.number))
         if len(should) == 1:
             return should[0]
         return self._intern(("bool", (), (), tuple(n.number for n in should), 1), lambda: _Bool((), (), should, 1))

@@ -464,3 +464,13 @@ def test_fast_and_plain_term_vectors_agree(corpus: Corpus) -> None:
     plain = document_terms(corpus.client, index, ids, ALL_FIELDS)
     assert document_terms(corpus.client, index, ids, ALL_FIELDS, fast={}) == plain
     assert len(plain[0]) == 120 and not plain[1]
+
+
+def test_auth_headers_follow_the_settings(tmp_path: Any) -> None:
+    from index.analysis import auth_headers
+
+    assert auth_headers(Settings(es={"url": "http://127.0.0.1:9"}, data_dir=tmp_path)) == {}
+    key = Settings(es={"url": "http://127.0.0.1:9", "api_key": "abc"}, data_dir=tmp_path)
+    assert auth_headers(key) == {"authorization": "ApiKey abc"}
+    basic = Settings(es={"url": "http://127.0.0.1:9", "username": "u", "password": "p"}, data_dir=tmp_path)
+    assert auth_headers(basic) == {"authorization": "Basic dTpw"}
