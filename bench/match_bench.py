@@ -117,7 +117,10 @@ def index_docs(client: Elasticsearch, index: str, docs: list[dict[str, Any]]) ->
 
 def place_names() -> list[str]:
     """Provinces and communes/wards of the 2025 list, without "Tỉnh", "Thành phố", "Phường", "Xã"…"""
-    import vietnam_provinces as vp
+    try:
+        import vietnam_provinces as vp
+    except ImportError:
+        raise SystemExit("this bench reads place names from vietnam-provinces: pip install vietnam-provinces") from None
 
     names = [p.name for p in vp.Province.iter_all()] + [w.name for w in vp.Ward.iter_all()]
     out = []
