@@ -30,7 +30,7 @@ class SubscriptionStore:
         self.index = index
 
     def create(self, doc: dict[str, Any]) -> None:
-        self.client.index(index=self.index, id=doc["id"], document=doc, op_type="create", refresh="wait_for")
+        self.client.index(index=self.index, id=doc["id"], document=doc, op_type="create", refresh=True)
 
     def get(self, sub_id: str) -> tuple[dict[str, Any], tuple[int, int]] | None:
         """The subscription and its version (seq_no, primary_term), or None."""
@@ -58,13 +58,13 @@ class SubscriptionStore:
         if version is not None:
             options = {"if_seq_no": version[0], "if_primary_term": version[1]}
         try:
-            self.client.update(index=self.index, id=sub_id, doc=fields, refresh="wait_for", **options)
+            self.client.update(index=self.index, id=sub_id, doc=fields, refresh=True, **options)
         except ConflictError as exc:
             raise Stale(sub_id) from exc
 
     def delete(self, sub_id: str) -> bool:
         try:
-            self.client.delete(index=self.index, id=sub_id, refresh="wait_for")
+            self.client.delete(index=self.index, id=sub_id, refresh=True)
         except NotFoundError:
             return False
         return True
@@ -199,7 +199,7 @@ class ScheduleState:
 
     def create(self, doc: dict[str, Any]) -> bool:
         try:
-            self.client.index(index=self.index, id=doc["source"], document=doc, op_type="create", refresh="wait_for")
+            self.client.index(index=self.index, id=doc["source"], document=doc, op_type="create", refresh=True)
         except ConflictError:
             return False
         return True
@@ -208,7 +208,7 @@ class ScheduleState:
         """Compare-and-set: raises Stale when another scheduler changed the state first."""
         try:
             resp = self.client.update(index=self.index, id=source, doc=fields, if_seq_no=version[0],
-                                      if_primary_term=version[1], refresh="wait_for")
+                                      if_primary_term=version[1], refresh=True)
         except ConflictError as exc:
             raise Stale(source) from exc
         return resp["_seq_no"], resp["_primary_term"]
@@ -247,5 +247,5 @@ def clear_pending(client: Elasticsearch, docs: list[tuple[dict[str, Any], tuple[
                 "if_primary_term": v[1], "doc": {"alert_pending": False}} for d, v in docs]
     if not actions:
         return 0
-    done, _ = helpers.bulk(client, actions, raise_on_error=False, refresh="wait_for")
+    done, _ = helpers.bulk(client, actions, raise_on_error=False)
     return done

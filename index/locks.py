@@ -4,7 +4,7 @@ A lease is taken with a create-only write of the document ``<name>`` (exactly on
 it); its holder renews it (``heartbeat``) before it ``expires``. A lease whose holder died is taken
 over once expired, with a compare-and-set write (``if_seq_no``/``if_primary_term``): of several
 processes trying at once, exactly one succeeds. Release deletes the document, again only if it is
-still the holder's version.
+still the holder's version. Every read of a lease is a realtime GET, so no write waits for a refresh.
 """
 
 from __future__ import annotations
@@ -90,8 +90,7 @@ class Lease:
     def try_acquire(self) -> Holder | None:
         """Take the lease if free or expired. Returns None on success, else the current holder."""
         try:
-            resp = self.client.index(index=self.index, id=self.name, document=self._body(), op_type="create",
-                                     refresh="wait_for")
+            resp = self.client.index(index=self.index, id=self.name, document=self._body(), op_type="create")
             self._seq = (resp["_seq_no"], resp["_primary_term"])
             return None
         except ConflictError:
@@ -106,7 +105,7 @@ class Lease:
         # starting it, and the crawl adopts it): take it over with a compare-and-set write.
         try:  # exactly one contender wins the compare-and-set
             resp = self.client.index(index=self.index, id=self.name, document=self._body(),
-                                     if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"], refresh="wait_for")
+                                     if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"])
         except ConflictError:
             return self.holder() or current
         self._seq = (resp["_seq_no"], resp["_primary_term"])
@@ -120,7 +119,7 @@ class Lease:
         acquired = _holder(doc["_source"]).acquired if doc else None
         try:
             resp = self.client.index(index=self.index, id=self.name, document=self._body(acquired),
-                                     if_seq_no=self._seq[0], if_primary_term=self._seq[1], refresh="wait_for")
+                                     if_seq_no=self._seq[0], if_primary_term=self._seq[1])
         except (ConflictError, NotFoundError) as exc:
             self._seq = None
             raise LeaseLost(f"lease {self.name!r} was taken over") from exc
@@ -133,7 +132,7 @@ class Lease:
             return
         try:
             self.client.delete(index=self.index, id=self.name, if_seq_no=doc["_seq_no"],
-                               if_primary_term=doc["_primary_term"], refresh="wait_for")
+                               if_primary_term=doc["_primary_term"])
         except (ConflictError, NotFoundError):
             pass
         self._seq = None
@@ -144,7 +143,7 @@ class Lease:
             return
         try:
             self.client.delete(index=self.index, id=self.name, if_seq_no=self._seq[0],
-                               if_primary_term=self._seq[1], refresh="wait_for")
+                               if_primary_term=self._seq[1])
         except (ConflictError, NotFoundError):
             pass
         self._seq = None

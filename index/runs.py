@@ -10,7 +10,7 @@ from elasticsearch import Elasticsearch, NotFoundError
 
 def record_run(client: Elasticsearch, runs_index: str, run: dict[str, Any]) -> None:
     """Store one run (``run["run_id"]`` is its id: recording it again replaces it)."""
-    client.index(index=runs_index, id=run["run_id"], document=run, refresh="wait_for")
+    client.index(index=runs_index, id=run["run_id"], document=run, refresh=True)
 
 
 def recent_runs(client: Elasticsearch, runs_index: str, *, source: str | None = None, size: int = 10) -> list[dict]:
