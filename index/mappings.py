@@ -89,6 +89,11 @@ DOC_PROPERTIES.update(
         "section_folded": TEXT,
         # Set on every write of a new or changed document; alert matching clears it (alerts.service).
         "alert_pending": {"type": "boolean"},
+        # A person's correction of the tags (shown and filtered on instead of the model's; kept across
+        # re-crawls and re-tagging: the enrichment step applies stored corrections, see <prefix>-corrections),
+        # and what the models said.
+        "corrected": {"properties": {"topic": KEYWORD, "sentiment": KEYWORD, "by": KEYWORD, "at": DATE}},
+        "model_tags": {"properties": {"topic": KEYWORD, "sentiment": KEYWORD}},
     }
 )
 
@@ -211,6 +216,89 @@ SCHEDULE_PROPERTIES: dict[str, Any] = {
 }
 
 
+USER_PROPERTIES: dict[str, Any] = {
+    "id": KEYWORD,  # the login name, lower case
+    "display_name": {**KEYWORD, "fields": {"text": TEXT}},
+    "email": KEYWORD,
+    "role": KEYWORD,  # admin | analyst
+    "password_hash": {"type": "keyword", "index": False},
+    "active": {"type": "boolean"},
+    "language": KEYWORD,  # vi | en
+    "created": DATE,
+    "updated": DATE,
+    "last_login": DATE,
+}
+
+SESSION_PROPERTIES: dict[str, Any] = {
+    "id": KEYWORD,  # sha256 of the cookie's token (the token itself is never stored)
+    "user": KEYWORD,
+    "csrf": {"type": "keyword", "index": False},
+    "created": DATE,
+    "expires": DATE,
+    "last_seen": DATE,
+    "ip": KEYWORD,
+    "user_agent": {"type": "keyword", "index": False},
+}
+
+TOKEN_PROPERTIES: dict[str, Any] = {
+    "id": KEYWORD,  # sha256 of the API token
+    "user": KEYWORD,
+    "name": KEYWORD,
+    "hint": KEYWORD,  # the token's first characters, to recognise it in a list
+    "created": DATE,
+    "last_used": DATE,
+    "revoked": {"type": "boolean"},
+}
+
+AUDIT_PROPERTIES: dict[str, Any] = {
+    "time": DATE,
+    "actor": KEYWORD,  # user id, or "-" for an anonymous attempt
+    "action": KEYWORD,  # login, login_failed, logout, user.create, source.update, export, correction, ...
+    "target": KEYWORD,
+    "outcome": KEYWORD,  # ok | denied | failed
+    "ip": KEYWORD,
+    "details": {"type": "object", "enabled": False},
+}
+
+CORRECTION_PROPERTIES: dict[str, Any] = {
+    "doc_id": KEYWORD,
+    "url": KEYWORD,
+    "title": {"type": "keyword", "index": False},
+    "text": {"type": "text", "index": False},  # the text as corrected, for training exports
+    "topic": KEYWORD,
+    "sentiment": KEYWORD,
+    "previous": {"properties": {"topic": KEYWORD, "sentiment": KEYWORD}},
+    "by": KEYWORD,
+    "at": DATE,
+    "note": {"type": "keyword", "index": False},
+}
+
+SOURCE_PROPERTIES: dict[str, Any] = {
+    "id": KEYWORD,
+    "name": {**KEYWORD, "fields": {"text": TEXT}},
+    "kind": KEYWORD,
+    "enabled": {"type": "boolean"},
+    "config": {"type": "object", "enabled": False},  # the source as sources.yaml has it (validated on save)
+    "origin": KEYWORD,  # file (from sources.yaml) | app (added or edited in the web app)
+    "updated": DATE,
+    "updated_by": KEYWORD,
+}
+
+REPORT_PROPERTIES: dict[str, Any] = {
+    "id": KEYWORD,
+    "owner": KEYWORD,
+    "name": {**KEYWORD, "fields": {"text": TEXT}},
+    "searches": {"type": "object", "enabled": False},  # [{label, query, filters}]
+    "period": KEYWORD,  # daily | weekly
+    "send_at": KEYWORD,  # HH:MM local (weekly: on Mondays)
+    "recipients": KEYWORD,
+    "timezone": KEYWORD,
+    "created": DATE,
+    "updated": DATE,
+    "last_sent": DATE,
+}
+
+
 def _fold_author_and_section(source: dict[str, Any], version: int) -> dict[str, Any]:
     """docs v2 -> v3: author and section gain folded siblings."""
     from index.folding import fold
@@ -273,7 +361,15 @@ LOCKS = IndexSpec("locks", 1, LOCK_PROPERTIES)
 SUBSCRIPTIONS = IndexSpec("subscriptions", 1, SUBSCRIPTION_PROPERTIES)
 NOTIFICATIONS = IndexSpec("notifications", 1, NOTIFICATION_PROPERTIES)
 SCHEDULE = IndexSpec("schedule", 1, SCHEDULE_PROPERTIES)
-ALL_SPECS = (DOCS, PAGES, RUNS, LOCKS, SUBSCRIPTIONS, NOTIFICATIONS, SCHEDULE)
+USERS = IndexSpec("users", 1, USER_PROPERTIES)
+SESSIONS = IndexSpec("sessions", 1, SESSION_PROPERTIES)
+TOKENS = IndexSpec("tokens", 1, TOKEN_PROPERTIES)
+AUDIT = IndexSpec("audit", 1, AUDIT_PROPERTIES)
+CORRECTIONS = IndexSpec("corrections", 1, CORRECTION_PROPERTIES)
+SOURCES = IndexSpec("sources", 1, SOURCE_PROPERTIES)
+REPORTS = IndexSpec("reports", 1, REPORT_PROPERTIES)
+ALL_SPECS = (DOCS, PAGES, RUNS, LOCKS, SUBSCRIPTIONS, NOTIFICATIONS, SCHEDULE, USERS, SESSIONS, TOKENS, AUDIT,
+             CORRECTIONS, SOURCES, REPORTS)
 
 
 def docs_alias(settings: Settings) -> str:
@@ -302,6 +398,11 @@ def notifications_alias(settings: Settings) -> str:
 
 def schedule_alias(settings: Settings) -> str:
     return SCHEDULE.alias(settings.index.prefix)
+
+
+def alias(settings: Settings, spec: IndexSpec) -> str:
+    """The alias of ``spec`` under the configured prefix (``alias(settings, USERS)``)."""
+    return spec.alias(settings.index.prefix)
 
 
 @dataclass(frozen=True)
