@@ -88,8 +88,10 @@ def show_mail(sink: SmtpSink) -> None:
                       f"`mediawatch alerts log {ALERT_NAME!r}`.")
         return
     first = sink.messages[0]
-    console.print(f"[bold]From:[/] {first['From']}\n[bold]To:[/] {first['To']}\n[bold]Subject:[/] {first['Subject']}",
-                  highlight=False)
+    from rich.markup import escape
+
+    console.print(f"[bold]From:[/] {escape(str(first['From']))}\n[bold]To:[/] {escape(str(first['To']))}\n"
+                  f"[bold]Subject:[/] {escape(str(first['Subject']))}", highlight=False)
     body = first.get_body(preferencelist=("plain",))
     lines = (body.get_content() if body is not None else "").splitlines()
     console.print("\n".join(lines[:30]) + ("\n…" if len(lines) > 30 else ""), highlight=False, markup=False)
