@@ -187,6 +187,9 @@ class Source(BaseModel):
     forum: ForumSelectors = Field(default_factory=ForumSelectors)
     language: str | None = None
     timezone: str | None = None
+    # Home province (a code or name of the 2025 list, kept as its code): resolves place names that several
+    # provinces share (enrich.places).
+    province: str | None = None
     politeness: Politeness = Field(default_factory=Politeness)
     schedule: str | None = None
     enabled: bool = True
@@ -227,6 +230,17 @@ class Source(BaseModel):
         for value in values.values():
             check_soupsieve_css(value)
         return values
+
+    @field_validator("province", mode="before")
+    @classmethod
+    def _province(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise ValueError("expected a province code or name, such as 24 or Bắc Ninh")
+        from enrich.places import normalize_province
+
+        return normalize_province(value)
 
     @field_validator("timezone")
     @classmethod

@@ -34,7 +34,8 @@ Model card
   document names or in the source's home province.
 * **Ambiguity.** A name held by units in several provinces goes to the one province among them that
   the document names elsewhere (the nearest mention when several), else to the source's home
-  province (``province`` in ``sources.yaml``), else it is dropped. Within one province, a unit of
+  province (``province`` in ``sources.yaml``), else, for a name written with its type word, to the one
+  province where it names a unit of today (not only an old one); else it is dropped. Within one province, a unit of
   today beats an old name, and the type word as written beats another; two units still tied give
   the province alone.
 * **Figures** (labeled set from the local test site, ``tests/fixtures/places/``, see its README):
@@ -388,16 +389,30 @@ def places_version() -> str:
     return f"places-{RULES_VERSION}@{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:12]}"
 
 
+@lru_cache(maxsize=1)
+def _province_names() -> dict[str, str]:
+    """Folded province name (with and without its type word) or code -> code, from vietnam-provinces
+    alone: validating a sources file does not build the whole gazetteer."""
+    from vietnam_provinces import Province
+
+    names: dict[str, str] = {}
+    for p in Province.iter_all():
+        code = f"{int(p.code):02d}"
+        _, short = _strip_type(p.name)
+        for key in (code, str(int(p.code)), _name_key(p.name), _name_key(short), f"tinh {_name_key(short)}",
+                    f"tp {_name_key(short)}"):
+            names[key] = code
+    return names
+
+
 def normalize_province(value: str | int) -> str:
     """A province's code from its code or name ("24", 24, "Bắc Ninh", "bac ninh", "tỉnh Bắc Ninh");
     ValueError naming a few valid values otherwise."""
-    gaz = gazetteer()
     text = str(value).strip()
-    units = [u for u in gaz.lookup(text) if u.level == PROVINCE]
-    if len(units) == 1:
-        return units[0].code
-    examples = ", ".join(f"{u.code} ({u.name})" for u in list(gaz.provinces.values())[:3])
-    raise ValueError(f"not a province of the 2025 list: {value!r} (a code or name, e.g. {examples}, …)")
+    code = _province_names().get(text if text.isdigit() else _name_key(text))
+    if code is None:
+        raise ValueError(f"not a province of the 2025 list: {value!r} (give its code or name, e.g. 24 or Bắc Ninh)")
+    return code
 
 
 # -- matching ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ sources:
     follow_patterns: ['/chuyen-muc/']
     language: vi
     timezone: Asia/Ho_Chi_Minh
+    province: "24"            # home province (Bắc Ninh): resolves place names several provinces share
     politeness: {{delay: 0, concurrency: 8}}
     schedule: "*/30 * * * *"
   - id: bacninh-forum
@@ -32,6 +33,7 @@ sources:
       time: "time"            # element with a datetime attribute
       body: ".message-body"
     language: vi
+    province: "24"
     politeness: {{delay: 0, concurrency: 8}}
     schedule: "0 * * * *"
 """
