@@ -298,6 +298,35 @@ class ScheduleSettings(_Section):
     crawl_timeout_hours: Positive = 6.0
 
 
+class WebSettings(_Section):
+    """``mediawatch serve``: sessions, login throttling, the address people reach the app at, exports."""
+
+    # A session lasts this long from its login (then the person logs in again).
+    session_hours: Positive = Field(default=12.0, le=24 * 90)
+    # Behind a reverse proxy that sets X-Forwarded-Proto/X-Forwarded-For (and strips them from clients):
+    # only then are those headers believed (Secure cookies, the client address for throttling and audit).
+    trusted_proxy: bool = False
+    # The public address (https://mediawatch.example.vn): cookies are Secure when it is https.
+    base_url: str | None = None
+    # Failed logins allowed per account and per client address within login_window_minutes; then refused
+    # (with the wait time) until the oldest failure leaves the window.
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_address: int = Field(default=20, ge=1, le=100000)
+    login_window_minutes: Positive = Field(default=15.0, le=24 * 60)
+    min_password_length: int = Field(default=10, ge=8, le=1024)
+    # Results per search page, and the most rows one export writes.
+    page_size: int = Field(default=20, ge=1, le=200)
+    export_max_rows: int = Field(default=50_000, ge=1, le=1_000_000)
+    language: Literal["vi", "en"] = "vi"  # the interface language of anonymous pages and new accounts
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s) address such as https://mediawatch.example.vn")
+        return value.rstrip("/") if value else value
+
+
 class Settings(BaseSettings):
     """Everything configurable in one place; see module docstring for precedence."""
 
@@ -312,6 +341,7 @@ class Settings(BaseSettings):
     enrich: EnrichSettings = Field(default_factory=EnrichSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def settings_customise_sources(

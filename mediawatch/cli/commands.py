@@ -12,6 +12,7 @@ from mediawatch.cli import (  # noqa: F401
     runs,
     schedule,
     search,
+    serve,
     sources,
     status,
 )
