@@ -52,6 +52,8 @@ class DocumentItem:
     story_origin: dict[str, Any] | None = None
     models: dict[str, str] | None = None
     enriched_at: str | None = None
+    # Filled by the enrichment pipeline (enrich.places.find_places): provinces and communes/wards named.
+    places: list[dict[str, Any]] | None = None
     # Not stored: the story has other members, so its origin is checked once this document is written.
     story_joined: bool = False
 

@@ -22,6 +22,7 @@ from twisted.internet import defer
 from crawlers.items import DocumentItem, PageItem
 from crawlers.settings import mediawatch_settings
 from crawlers.threads import deferred_from_future, executor, run_in
+from enrich.places import find_places, places_version
 from enrich.stories import RecentStories, member_from_stored
 from enrich.tagger import get_tagger, story_bands, story_fields, story_members, tag_documents
 from index.client import make_client, ping_or_raise
@@ -111,9 +112,19 @@ class EnrichPipeline:
             log.warning("story grouping of a batch failed (%s); documents are indexed without a story", exc)
             stats.inc_value("mediawatch/story_errors", len(items))
             stories = [{} for _ in items]
-        for item, update, story in zip(items, updates, stories, strict=True):
+        home = getattr(getattr(self.crawler.spider, "source", None), "province", None)
+        try:
+            places = [{"places": find_places(d["title"], d["text"], home=home)} for d in inputs]
+            for update in updates:
+                update["models"] = {**update["models"], "places": places_version()}
+        except Exception:  # places are left for backfill; the tags are kept
+            log.exception("finding places in a batch of %d documents failed", len(items))
+            stats.inc_value("mediawatch/places_errors", len(items))
+            places = [{} for _ in items]
+        for item, update, story, found in zip(items, updates, stories, places, strict=True):
             item.apply(update)
             item.apply(story)
+            item.apply(found)
         stats.inc_value("mediawatch/enriched", len(items))
         stats.inc_value("mediawatch/enrich_batches")
 

@@ -94,6 +94,19 @@ DOC_PROPERTIES.update(
         # and what the models said.
         "corrected": {"properties": {"topic": KEYWORD, "sentiment": KEYWORD, "by": KEYWORD, "at": DATE}},
         "model_tags": {"properties": {"topic": KEYWORD, "sentiment": KEYWORD}},
+        # Provinces and communes/wards the document names (enrich.places): codes and names to filter and
+        # facet on, the text as written (shown, not searched), and the gazetteer's version.
+        "places": {
+            "properties": {
+                "code": KEYWORD,
+                "name": KEYWORD,
+                "level": KEYWORD,  # province | ward
+                "province": KEYWORD,
+                "province_name": KEYWORD,
+                "matched": {"type": "keyword", "index": False, "doc_values": False},
+            }
+        },
+        "models": {"properties": {**DOC_PROPERTIES["models"]["properties"], "places": KEYWORD}},
     }
 )
 

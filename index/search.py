@@ -62,6 +62,10 @@ class SearchRequest:
     languages: Sequence[str] = ()
     topics: Sequence[str] = ()
     sentiments: Sequence[str] = ()
+    #: Place codes: a province ("24") or a commune/ward ("09367"); a province matches every document that
+    #: names it or one of its communes/wards. Names are resolved to codes by the caller
+    #: (``enrich.places.gazetteer().lookup``).
+    places: Sequence[str] = ()
     sort: Literal["relevance", "date"] = "relevance"
     size: int = 10
     after: str | None = None
@@ -94,11 +98,13 @@ class Hit:
     story_size: int = 1
     story_outlets: int = 1
     story_origin: dict[str, Any] | None = None
+    places: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """``{"id", "url", "title", "source", "kind", "language", "published", "author", "section",
         "thread_title", "snippet", "score", "topic", "sentiment", "story", "story_size", "story_outlets",
-        "story_origin", "content_hash", "also_at"}``; instants as :func:`format_instant` (local offset), or null."""
+        "story_origin", "content_hash", "also_at", "places"}``; instants as :func:`format_instant` (local
+        offset), or null; ``places``: ``[{"code", "name", "level", "province", "province_name"}, …]``."""
         origin = self.story_origin
         if origin is not None and isinstance(origin.get("published"), datetime):
             origin = {**origin, "published": format_instant(origin["published"])}
@@ -123,6 +129,7 @@ class Hit:
             "story_origin": origin,
             "content_hash": self.content_hash,
             "also_at": list(self.also_at),
+            "places": [dict(p) for p in self.places],
         }
 
 
@@ -196,6 +203,8 @@ def build_query(req: SearchRequest, node: Node | None = None) -> dict[str, Any]:
         filters.append({"terms": {"topic": list(req.topics)}})
     if req.sentiments:
         filters.append({"terms": {"sentiment.label": list(req.sentiments)}})
+    if req.places:
+        filters.append({"terms": {"places.code": list(req.places)}})
     if req.date_from or req.date_to:
         rng: dict[str, str] = {}
         if req.date_from:
@@ -298,15 +307,34 @@ FACETS: dict[str, Any] = {
     "language": {"terms": {"field": "language", "size": 10}},
     "stories": {"cardinality": {"field": "story"}},
     "outlets": {"cardinality": {"field": "source"}},
+    # Provinces and communes/wards together (codes: 2 digits a province, 5 a ward); names from one document.
+    "place": {
+        "terms": {"field": "places.code", "size": 30},
+        "aggs": {"named": {"top_hits": {"size": 1, "_source": ["places.code", "places.name", "places.province_name"]}}},
+    },
 }
 
 
 def _read_facets(aggs: dict[str, Any]) -> dict[str, Any]:
-    """``{"topic": {"sports": 12, …}, …, "stories": N, "outlets": M}``."""
+    """``{"topic": {"sports": 12, …}, …, "place": {"24": 30, "09367": 4}, "place_names": {"24": "Bắc Ninh",
+    "09367": "Phường Từ Sơn, Bắc Ninh"}, "stories": N, "outlets": M}``."""
     out: dict[str, Any] = {}
     for name, agg in aggs.items():
         out[name] = {b["key"]: b["doc_count"] for b in agg["buckets"]} if "buckets" in agg else agg["value"]
+    if "place" in aggs:
+        out["place_names"] = {b["key"]: _place_name(b) for b in aggs["place"]["buckets"]}
     return out
+
+
+def _place_name(bucket: dict[str, Any]) -> str:
+    """A place facet bucket's name as stored on one of its documents ("Phường Từ Sơn, Bắc Ninh")."""
+    for hit in bucket.get("named", {}).get("hits", {}).get("hits", []):
+        for place in hit["_source"].get("places") or []:
+            if place.get("code") == bucket["key"]:
+                if len(bucket["key"]) > 2 and place.get("province_name"):
+                    return f"{place['name']}, {place['province_name']}"
+                return str(place.get("name") or bucket["key"])
+    return str(bucket["key"])
 
 
 def _attach_stories(client: Elasticsearch, settings: Settings, hits: list[Hit]) -> None:
@@ -378,6 +406,8 @@ def _to_hit(raw: dict[str, Any], patterns: list[str], zone: tzinfo = UTC) -> Hit
         sentiment=(src.get("sentiment") or {}).get("label"),
         story=src.get("story"),
         story_origin=origin,
+        places=[{k: p.get(k) for k in ("code", "name", "level", "province", "province_name")}
+                for p in src.get("places") or []],
     )
 
 

@@ -23,7 +23,7 @@ from tests.conftest import Cluster, delete_prefix, run_cli
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 HIT_KEYS = ["id", "url", "title", "source", "kind", "language", "published", "author", "section", "thread_title",
             "snippet", "score", "topic", "sentiment", "story", "story_size", "story_outlets", "story_origin",
-            "content_hash", "also_at"]
+            "content_hash", "also_at", "places"]
 
 
 def _doc(doc_id: str, published: datetime, *, title: str, author: str = "", section: str = "",

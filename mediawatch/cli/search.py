@@ -42,8 +42,14 @@ def search_cmd(
     lang: list[str] = typer.Option([], "--lang", "-l", help="Language code such as vi or en (repeatable)."),
     topic: list[str] = typer.Option([], "--topic", "-t", help="Topic label, e.g. sports (repeatable)."),
     sentiment: list[str] = typer.Option([], "--sentiment", help="negative, neutral, positive or unknown (repeatable)."),
+    place: list[str] = typer.Option(
+        [], "--place", help="Province or commune/ward: a code (24, 09367) or a name with or without diacritics "
+        "and type word ('Từ Sơn', 'phuong tu son', 'Tân Tiến, Hưng Yên') (repeatable)."
+    ),
     stories: bool = typer.Option(False, "--stories", help="One hit per story (copies collapsed)."),
-    facets: bool = typer.Option(False, "--facets", help="Counts by topic, sentiment, source, section, kind, language."),
+    facets: bool = typer.Option(
+        False, "--facets", help="Counts by topic, sentiment, source, section, kind, language, place."
+    ),
     sort: str = typer.Option("relevance", "--sort", help="relevance or date."),
     size: int = typer.Option(10, "--size", "-n", min=1, max=1000, help="Hits per page."),
     after: str | None = typer.Option(None, "--after", help="Cursor from a previous page ('next')."),
@@ -69,6 +75,7 @@ def search_cmd(
         languages=[_check_language(ctx, value) for value in lang],
         topics=_choose(ctx, "--topic", topic, _topics(settings)),
         sentiments=_choose(ctx, "--sentiment", sentiment, searchable_sentiments(settings.enrich.sentiment_model)),
+        places=[_check_place(ctx, value) for value in place],
         sort=sort,
         size=size,
         after=after,
@@ -145,6 +152,24 @@ def _check_source(ctx: typer.Context, value: str) -> str:
     return value
 
 
+def _check_place(ctx: typer.Context, value: str) -> str:
+    """``--place``: the code of the one unit of today ``value`` names; none or several is a usage error
+    (several are listed with their provinces and codes)."""
+    from enrich.places import gazetteer
+
+    units = gazetteer().lookup(value) if value.strip() else []
+    if not units:
+        raise typer.BadParameter(f"{value!r} names no province or commune/ward of the 2025 list; give a code "
+                                 "(24, 09367) or a name such as 'Bắc Ninh' or 'phường Từ Sơn'", ctx=ctx,
+                                 param_hint="--place")
+    if len(units) > 1:
+        shown = ", ".join(f"{u.name} ({u.province_name}, {u.code})" for u in units[:12])
+        more = f" and {len(units) - 12} more" if len(units) > 12 else ""
+        raise typer.BadParameter(f"{value!r} is ambiguous: {shown}{more}; give the code or add the province "
+                                 f"('{units[0].short}, {units[0].province_name}')", ctx=ctx, param_hint="--place")
+    return units[0].code
+
+
 def print_result(result: SearchResult, query: str) -> None:
     """A Rich table: when (local time, zone in the title), where, title, highlighted snippet, URL, copies."""
     title = f"{result.total} hits for {query!r} ({result.took_ms} ms) · times in {_zone_label(result)}"
@@ -175,8 +200,9 @@ def print_result(result: SearchResult, query: str) -> None:
         )
     console.print(table)
     if result.facets:
-        names = {"topic": topic_name, "sentiment": sentiment_name}
-        for facet in ("topic", "sentiment", "source", "section", "language"):
+        places = result.facets.get("place_names") or {}
+        names = {"topic": topic_name, "sentiment": sentiment_name, "place": lambda code: places.get(code, code)}
+        for facet in ("topic", "sentiment", "source", "section", "language", "place"):
             show = names.get(facet, str)
             counts = ", ".join(f"{show(k)} {v}" for k, v in result.facets.get(facet, {}).items())
             console.print(f"[bold]{facet}[/]: {escape(counts) or '-'}")
