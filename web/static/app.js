@@ -46,6 +46,11 @@
         }).catch(function (err) { failed(String(err)); });
     }
   }
+  // Phone-sized screens: the filters start folded (unless some are in use), so results come first.
+  var panel = document.querySelector(".filters-panel");
+  if (panel && !panel.dataset.active && window.matchMedia("(max-width: 760px)").matches) {
+    panel.open = false;
+  }
   document.addEventListener("click", function (event) {
     var link = event.target.closest("[data-export]");
     if (!link) { return; }
