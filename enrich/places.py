@@ -37,7 +37,8 @@ Model card
   province (``province`` in ``sources.yaml``), else, for a name written with its type word, to the one
   province where it names a unit of today (not only an old one); else it is dropped. Within one province, a unit of
   today beats an old name, and the type word as written beats another; two units still tied give
-  the province alone.
+  the province alone, and so does a bare name that was also a district's ("Từ Sơn": the old city, now
+  four wards, or the ward of that name?).
 * **Figures** (labeled set from the local test site, ``tests/fixtures/places/``, see its README):
   precision/recall per level are in ``bench/README.md`` ("Places") and checked by
   ``tests/test_places.py``.
@@ -649,6 +650,9 @@ def _pick_province(hit: _Hit, context: dict[str, list[int]], home: str | None) -
 def _pick_unit(entries: list[_Entry], type_class: str | None) -> Unit | None:
     """Within one province: today's unit over an old name, the type as written over another; a tie of
     different units gives None (the province)."""
+    if type_class is None and any(e.kind == "old_district" and e.target.level == PROVINCE for e in entries):
+        return None  # a bare "Từ Sơn" may mean the old district, which is several of today's units
+
     def rank(e: _Entry) -> tuple[bool, bool]:
         return (e.current, type_class is not None and e.own_type == type_class)
 

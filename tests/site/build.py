@@ -15,6 +15,7 @@ from .content import (
     REPORTERS_VI,
     Place,
     Stories,
+    load_place_articles,
     load_stories,
     slots,
 )
@@ -66,6 +67,9 @@ REDIRECT_HOP = "/r/2"
 DISALLOWED_PATH = "/noi-bo/tin-tuc/bao-cao-noi-bo-999.html"
 DISALLOWED_TOKEN = "NOIBOSECRET"
 CP1258_SENTENCE = "Người dân xã Phù Chẩn khắc phục hậu quả ngập lụt"
+
+PLACE_FIRST_ID = 312601
+PLACE_AUTHORS = ("Nguyễn Thu Hà", "Trần Minh Đức", "Lê Thanh Hương")
 
 MAX_KIT_SIMILARITY = 0.4  # 5-word-shingle Jaccard between two stories of one kit
 
@@ -271,6 +275,21 @@ def _special_drafts(writer: _Writer, rng: random.Random, now: datetime,
     return specials
 
 
+def _place_drafts(now: datetime) -> list[Draft]:
+    """The hand-written place articles (places.txt), at fixed ages, ids from PLACE_FIRST_ID."""
+    drafts = []
+    for i, item in enumerate(load_place_articles()):
+        published = (now - timedelta(hours=item.hours)).replace(second=0, microsecond=0)
+        draft = Draft(
+            id=PLACE_FIRST_ID + i, section=item.section, language=item.language, floods=False, title=item.title,
+            lead=item.lead, paras=list(item.paras), author=PLACE_AUTHORS[i % len(PLACE_AUTHORS)],
+            published=published, date_mode=item.date_mode, kit=f"places:{item.key}",
+        )
+        draft.path = f"/tin-tuc/{draft.section}/{slugify(draft.title)}-{draft.id}.html"
+        drafts.append(draft)
+    return drafts
+
+
 def _to_article(draft: Draft, base: str, now: datetime) -> Article:
     text = "\n".join((draft.title, draft.lead, *draft.paras))
     if draft.language == "en":
@@ -345,15 +364,25 @@ def build_site(base_url: str, now: datetime | None = None) -> Site:
 
     regular = _regular_drafts(writer, rng, now)
     specials = _special_drafts(writer, rng, now, regular)
+    places = _place_drafts(now)
+    # Related links and comments of the generated articles are drawn as before the place articles existed
+    # (same random sequence); the place articles draw theirs from a generator of their own.
+    generated = {s: [d for d in sorted(regular, key=lambda d: d.published, reverse=True) if d.section == s]
+                 for s in SECTIONS}
+    for draft in [*regular, *specials.values()]:
+        pool = generated.get(draft.section) or generated["giao-duc"]
+        draft.related = rng.sample([d for d in pool if d.title != draft.title], 3)
+    _add_comments(rng, stories, [*regular, *specials.values()], now)
+    place_rng = random.Random(SEED + 1)
+    for draft in places:
+        pool = generated.get(draft.section) or generated["giao-duc"]
+        draft.related = place_rng.sample(pool, 3)
+    generated_drafts = regular
+    regular = [*regular, *places]
     newest = sorted(regular, key=lambda d: d.published, reverse=True)
     by_section = {s: [d for d in newest if d.section == s] for s in SECTIONS}
 
-    for draft in [*regular, *specials.values()]:
-        pool = by_section.get(draft.section) or by_section["giao-duc"]
-        draft.related = rng.sample([d for d in pool if d.title != draft.title], 3)
-    _add_comments(rng, stories, [*regular, *specials.values()], now)
-
-    theme = Theme(base, now, latest=newest[:6], most_read=rng.sample(regular, 5))
+    theme = Theme(base, now, latest=newest[:6], most_read=rng.sample(generated_drafts, 5))
     pages: dict[str, Page] = {}
 
     # Entry points: feed, sitemaps, listings, home page.
@@ -492,6 +521,8 @@ def build_site(base_url: str, now: datetime | None = None) -> Site:
         not_found=Special("not_found", not_found),
         server_error=Special("server_error", server_error),
         boilerplate_markers=BOILERPLATE_MARKERS,
+        place_articles={d.kit.removeprefix("places:"): d.path for d in places},
+        place_thread=next(t.path for t in threads if t.title.startswith("Địa chỉ mới sau sắp xếp")),
     )
     return Site(base_url=base, now=now, pages=pages, catalog=catalog, fallback=fallback)
 

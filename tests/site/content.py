@@ -160,6 +160,31 @@ def load_forum() -> tuple[tuple[str, ...], tuple[str, ...], list[ThreadScript]]:
     return handles, reactions, threads
 
 
+@dataclass(frozen=True)
+class PlaceArticle:
+    """A hand-written article naming communes and wards (places.txt), for the place tests."""
+
+    key: str
+    section: str
+    language: str
+    hours: int
+    date_mode: str
+    title: str
+    lead: str
+    paras: tuple[str, ...]
+
+
+def load_place_articles() -> list[PlaceArticle]:
+    return [
+        PlaceArticle(
+            key=name, section=values["section"][0], language=values.get("lang", ["vi"])[0],
+            hours=int(values["hours"][0]), date_mode=values["date"][0], title=values["title"][0],
+            lead=values["lead"][0], paras=tuple(values["para"]),
+        )
+        for kind, name, values in _parse_blocks("places.txt") if kind == "article"
+    ]
+
+
 def person(rng: random.Random, female: bool) -> str:
     middle, given = (FEMALE_MIDDLE, FEMALE_GIVEN) if female else (MALE_MIDDLE, MALE_GIVEN)
     return f"{rng.choice(SURNAMES)} {rng.choice(middle)} {rng.choice(given)}"

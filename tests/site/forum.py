@@ -161,7 +161,8 @@ def _post_html(rng: random.Random, thread: Thread, post: Post, number: int, by_i
         f'<aside class="message-signature"><div class="bbWrapper">{esc(signature)}</div></aside>'
         if signature else ""
     )
-    likers = rng.sample(sorted({p.author for p in thread.posts} - {post.author}), k=rng.randrange(0, 3))
+    others = sorted({p.author for p in thread.posts} - {post.author})
+    likers = rng.sample(others, k=min(rng.randrange(0, 3), len(others)))
     reactions = (
         f'<div class="reactionsBar js-reactionsList is-active">Thích: {esc(", ".join(likers))}</div>'
         if likers else ""

@@ -107,6 +107,10 @@ class Catalog:
     server_error: Special
     # Strings present on every article page but only in boilerplate (menu, sidebar, comments, footer).
     boilerplate_markers: tuple[str, ...] = ()
+    # Hand-written articles naming communes and wards (places.txt): key -> path; and the forum thread
+    # about new addresses. Their expected units are in tests/fixtures/places/.
+    place_articles: dict[str, str] = field(default_factory=dict)
+    place_thread: str | None = None
 
     @property
     def specials(self) -> dict[str, Special]:
