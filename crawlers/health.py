@@ -15,6 +15,7 @@ reason                 cause
 ``known``              a known page not due yet: skipped without a request (not a failure)
 ``redirect_refused``   too many redirects, or a redirect leaving ``allowed_domains``
 ``offsite``            a link leaving ``allowed_domains`` (not a failure)
+``private_address``    refused by the SSRF guard: a loopback, private or link-local address (not fetched)
 ``robots``             refused by robots.txt (not a failure)
 ``http_<code>``        an HTTP error status (404, 500, ...)
 ``other``              anything else (the log says what)
@@ -64,6 +65,8 @@ def classify(failure: Failure) -> str:
         return f"http_{failure.value.response.status}"
     if failure.check(IgnoreRequest):
         text = str(failure.value).lower()
+        if "refused private address" in text:
+            return "private_address"
         if "robots.txt" in text:
             return "robots"
         if "known page" in text:
@@ -74,7 +77,13 @@ def classify(failure: Failure) -> str:
             return "offsite"
         return "other"
     if failure.check(CannotResolveHostError, net.DNSLookupError):
-        return "dns"
+        from urllib.parse import urlsplit
+
+        from crawlers.netguard import REFUSED
+
+        request = getattr(failure, "request", None)
+        host = urlsplit(request.url).hostname if request is not None else None
+        return "private_address" if host and host in REFUSED else "dns"
     if failure.check(DownloadConnectionRefusedError, net.ConnectionRefusedError):
         return "refused"
     if failure.check(DownloadTimeoutError, net.TimeoutError, net.TCPTimedOutError):

@@ -26,13 +26,16 @@ def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
 
     A query that is a path (XenForo's ``index.php?threads/x.123/``, vBulletin 4's
     ``showthread.php?123-slug/page2``) is kept as written, percent-encoding aside: sorting it as
-    parameters would turn it into ``threads%2Fx.123%2F=``, which the forum no longer routes."""
+    parameters would turn it into ``threads%2Fx.123%2F=``, which the forum no longer routes.
+    ValueError for a URL that cannot be parsed (a bad port, an unclosed ``[``)."""
     parts = urlsplit(url.strip())
     route = parts.query if _ROUTE_QUERY.match(parts.query) else None
     query = "" if route is not None else urlencode(
         [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
     )
     host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
     if parts.port and (parts.scheme, parts.port) not in (("http", 80), ("https", 443)):
         host = f"{host}:{parts.port}"
     cleaned = urlunsplit((parts.scheme.lower(), host, parts.path or "/", query, parts.fragment))

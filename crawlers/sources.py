@@ -272,9 +272,23 @@ class Source(BaseModel):
         return self
 
     def allows(self, url: str) -> bool:
-        """True when ``url``'s host is one of the allowed domains or a subdomain of one."""
-        host = (urlsplit(url).hostname or "").lower()
-        return any(host == d.lower() or host.endswith("." + d.lower()) for d in self.allowed_domains)
+        """True when ``url``'s host is one of the allowed domains or a subdomain of one. An entry that is an
+        IP address matches that address exactly, never as a suffix (``"1"`` does not allow ``10.0.0.1``)."""
+        from crawlers.netguard import literal_address
+
+        try:
+            host = (urlsplit(url).hostname or "").lower()
+        except ValueError:  # a malformed URL (http://[::1) is outside every domain
+            return False
+        address = literal_address(host)
+        for domain in self.allowed_domains:
+            entry = domain.lower().strip("[]")
+            if host == entry or (address is not None and address == literal_address(entry)):
+                return True
+            if address is None and literal_address(entry) is None and not entry.isdigit() \
+                    and host.endswith("." + entry):
+                return True
+        return False
 
     def is_article_url(self, url: str) -> bool:
         return any(re.search(p, url) for p in self.article_patterns)

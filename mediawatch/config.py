@@ -170,6 +170,10 @@ class CrawlSettings(_Section):
     revisit_after_hours: NonNegative = 24.0
     revisit_min_hours: NonNegative = 1.0
     revisit_max_hours: NonNegative = 24.0 * 14
+    # Hosts the crawler and "fetch this URL" may reach although they are loopback, private or link-local
+    # (IP addresses, networks like 10.1.0.0/16, or host names); empty: none (the SSRF guard,
+    # crawlers.netguard). The tests and the demo allow 127.0.0.1 for the local test site.
+    allow_private_hosts: TextList = []
     # A run whose failed fetches (network errors, HTTP 5xx, refused redirects) exceed this share of
     # its requests is reported "degraded".
     max_error_share: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False)

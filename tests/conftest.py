@@ -21,6 +21,10 @@ import pytest
 from mediawatch.config import Settings
 
 REPO = Path(__file__).resolve().parent.parent
+# The local test sites, proxies and receivers listen on loopback, which the SSRF guard refuses unless
+# allowed (crawlers.netguard); tests of the guard itself set their own value.
+LOOPBACK_ALLOWED = "127.0.0.1,::1"
+os.environ.setdefault("MEDIAWATCH_CRAWL__ALLOW_PRIVATE_HOSTS", LOOPBACK_ALLOWED)
 
 
 def free_port() -> int:
@@ -43,7 +47,8 @@ class Cluster:
     url: str
 
     def settings(self, prefix: str, data_dir: Path) -> Settings:
-        return Settings(es={"url": self.url}, index={"prefix": prefix}, data_dir=data_dir)
+        return Settings(es={"url": self.url}, index={"prefix": prefix}, data_dir=data_dir,
+                        crawl={"allow_private_hosts": LOOPBACK_ALLOWED.split(",")})
 
     def env(self, prefix: str, data_dir: Path, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}
@@ -51,6 +56,7 @@ class Cluster:
             MEDIAWATCH_ES_URL=self.url,
             MEDIAWATCH_INDEX__PREFIX=prefix,
             MEDIAWATCH_DATA_DIR=str(data_dir),
+            MEDIAWATCH_CRAWL__ALLOW_PRIVATE_HOSTS=LOOPBACK_ALLOWED,
             PYTHONUNBUFFERED="1",
             COLUMNS="200",
         )

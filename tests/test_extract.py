@@ -611,6 +611,7 @@ def test_selector_on_the_vietnamese_page() -> None:
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}
     env["PYTHONIOENCODING"] = "utf-8"
+    env["MEDIAWATCH_CRAWL__ALLOW_PRIVATE_HOSTS"] = "127.0.0.1"  # the pages are served on loopback
     return subprocess.run(
         [sys.executable, "-m", "mediawatch", *args],
         cwd=cwd, env=env, capture_output=True, text=True, encoding="utf-8", timeout=120,
@@ -683,11 +684,17 @@ def http_server() -> Iterator[str]:
         server.server_close()
 
 
+def _fetch_settings(**crawl: object):
+    from mediawatch.config import Settings
+
+    return Settings(crawl={"allow_private_hosts": ["127.0.0.1"], **crawl})
+
+
 def test_fetch_page_and_extract(http_server: str) -> None:
     from mediawatch.cli.extract import fetch_page
 
     body, content_type, final_url = fetch_page(
-        f"{http_server}/bai-viet", user_agent="mediawatch-test/1.0", timeout=10, max_bytes=8_000_000
+        f"{http_server}/bai-viet", settings=_fetch_settings(user_agent="mediawatch-test/1.0", timeout=10)
     )
     assert content_type == "text/html; charset=utf-8"
     assert final_url == f"{http_server}/bai-viet"
@@ -696,7 +703,7 @@ def test_fetch_page_and_extract(http_server: str) -> None:
     assert article.encoding == "cp1258"
     assert_clean_article_text(article.text)
 
-    small, _, _ = fetch_page(f"{http_server}/bai-viet", user_agent="t", timeout=10, max_bytes=1000)
+    small, _, _ = fetch_page(f"{http_server}/bai-viet", settings=_fetch_settings(max_page_bytes=1000))
     assert len(small) == 1000
 
 
@@ -704,9 +711,9 @@ def test_fetch_page_errors_are_user_errors(http_server: str) -> None:
     from mediawatch.cli.extract import fetch_page
 
     with pytest.raises(UserError, match="HTTP 404"):
-        fetch_page(f"{http_server}/missing", user_agent="t", timeout=10, max_bytes=1000)
-    with pytest.raises(UserError, match="cannot reach"):
-        fetch_page("http://127.0.0.1:9/", user_agent="t", timeout=5, max_bytes=1000)
+        fetch_page(f"{http_server}/missing", settings=_fetch_settings())
+    with pytest.raises(UserError, match="cannot fetch"):
+        fetch_page("http://127.0.0.1:9/", settings=_fetch_settings(timeout=5))
 
 
 def test_cli_http_error_is_one_line(http_server: str, tmp_path: Path) -> None:

@@ -54,7 +54,8 @@ class SourceSpider(scrapy.Spider):
         if spider.source.kind != spider.kind:
             kind = spider.source.kind
             raise UserError(f"source {spider.source_id!r} is a {kind} source; crawl it with the {kind} spider")
-        spider.allowed_domains = list(spider.source.allowed_domains)
+        # No spider.allowed_domains: Scrapy's offsite check matches IP entries as suffixes ("1" would allow
+        # 10.0.0.1); crawlers.netguard.NetGuardMiddleware applies Source.allows instead.
         politeness = spider.source.politeness
         settings = crawler.settings
         settings.set("DOWNLOAD_DELAY", politeness.delay, priority="spider")
@@ -92,10 +93,16 @@ class SourceSpider(scrapy.Spider):
         """Any other request (its failures are counted by reason)."""
         return scrapy.Request(url, callback=callback, errback=self.fetch_failed, **kwargs)
 
-    def page_request(self, url: str, callback: Any, role: str, **meta: Any) -> scrapy.Request:
+    def page_request(self, url: str, callback: Any, role: str, **meta: Any) -> scrapy.Request | None:
         """A request for a page with crawl state ("article", "thread_page"): the page-state middleware
-        skips it when known and not due, or makes it conditional."""
-        url = self.canonical(url)
+        skips it when known and not due, or makes it conditional. None (counted as ``bad_url``) for a link
+        that is not a usable URL, so one broken link never stops the page that holds it."""
+        try:
+            url = self.canonical(url)
+        except ValueError:
+            self.count("bad_url")
+            self.logger.info("skipped a link that is not a usable URL: %r", url[:200])
+            return None
         return scrapy.Request(
             url, callback=callback, errback=self.fetch_failed,
             meta={"mw_page": role, "mw_page_url": url, "handle_httpstatus_list": [304], **meta},

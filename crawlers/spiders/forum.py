@@ -44,19 +44,21 @@ class ForumSpider(SourceSpider):
         self.count(f"engine/{page.engine}")
         for thread_url in page.thread_urls:
             if self.source.allows(thread_url):
-                yield self.thread_page_request(request_url(thread_url, page.engine), thread_url, offset=0)
+                yield from self.thread_page_request(request_url(thread_url, page.engine), thread_url, offset=0)
         if page.next_url and self.source.allows(page.next_url):
             yield self.request(page.next_url, self.parse_section)
 
-    def thread_page_request(self, page_url: str, thread_url: str, offset: int) -> scrapy.Request:
-        return self.page_request(page_url, self.parse_thread_page, "thread_page", mw_thread=thread_url,
-                                 mw_offset=offset)
+    def thread_page_request(self, page_url: str, thread_url: str, offset: int) -> Iterator[scrapy.Request]:
+        request = self.page_request(page_url, self.parse_thread_page, "thread_page", mw_thread=thread_url,
+                                    mw_offset=offset)
+        if request is not None:
+            yield request
 
     def known_fresh(self, request: scrapy.Request, known: KnownPage) -> Iterator[Any]:
         """A thread page not due yet: the walk goes on at the next page we remembered."""
         if known.next_url:
             offset = request.meta["mw_offset"] + len(known.doc_ids)
-            yield self.thread_page_request(known.next_url, request.meta["mw_thread"], offset)
+            yield from self.thread_page_request(known.next_url, request.meta["mw_thread"], offset)
 
     def parse_thread_page(self, response: Response) -> Iterator[Any]:
         thread_url: str = response.meta["mw_thread"]
@@ -65,7 +67,8 @@ class ForumSpider(SourceSpider):
             page = self.not_modified(response, "thread_page")
             yield page
             if page.state.next_url:
-                yield self.thread_page_request(page.state.next_url, thread_url, offset + len(page.state.doc_ids))
+                yield from self.thread_page_request(page.state.next_url, thread_url,
+                                                    offset + len(page.state.doc_ids))
             return
         forum = self.source.forum
         tp = parse_thread_page(response.body, response.url, content_type=self._content_type(response),
@@ -83,7 +86,7 @@ class ForumSpider(SourceSpider):
         else:
             yield self.page(state, posts)
         if next_url:
-            yield self.thread_page_request(next_url, tp.thread_url or thread_url, offset + len(tp.posts))
+            yield from self.thread_page_request(next_url, tp.thread_url or thread_url, offset + len(tp.posts))
 
     def documents(self, tp: Any, response: Response, offset: int) -> Iterator[DocumentItem]:
         """One document per post with text (posts without any are counted, not indexed)."""

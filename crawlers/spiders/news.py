@@ -98,7 +98,9 @@ class NewsSpider(SourceSpider):
     def article_request(self, url: str, published_hint: datetime | None = None) -> Iterator[Request]:
         """A request for an article page (skipped when known and not due; conditional when due)."""
         if self.source.allows(url):
-            yield self.page_request(url, self.parse_article, "article", mw_published_hint=published_hint)
+            request = self.page_request(url, self.parse_article, "article", mw_published_hint=published_hint)
+            if request is not None:
+                yield request
 
     # -- articles --------------------------------------------------------------------------
     def parse_article(self, response: Response) -> Iterator[Any]:

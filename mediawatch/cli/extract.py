@@ -10,8 +10,6 @@ through its public JSON.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +21,7 @@ from rich.text import Text
 
 from crawlers.forums import ENGINES, detect_engine, discourse_json_url, parse_section_page, parse_thread_page
 from mediawatch.cli import app, console, err_console
-from mediawatch.config import get_settings
+from mediawatch.config import Settings, get_settings
 from mediawatch.errors import UserError
 
 EXCERPT_CHARS = 600
@@ -34,44 +32,45 @@ POST_EXCERPT_CHARS = 160
 
 
 def fetch_page(
-    url: str, *, user_agent: str, timeout: float, max_bytes: int, accept: str = HTML_ACCEPT
+    url: str, *, settings: Settings, accept: str = HTML_ACCEPT
 ) -> tuple[bytes, str | None, str]:
-    """GET ``url`` politely: ``(body, content type, final URL)``. Bodies over ``max_bytes`` are cut there.
+    """GET ``url`` as the crawler would be allowed to (:func:`crawlers.fetch.fetch_url`: SSRF guard on every
+    hop, one deadline, size cap): ``(body, content type, final URL)``. UserError, one line, otherwise."""
+    from crawlers.fetch import fetch_url
+    from crawlers.netguard import Guard
 
-    Raises UserError (one line) for HTTP errors, unreachable hosts, timeouts and malformed URLs."""
-    request = urllib.request.Request(
-        url,
-        headers={"User-Agent": user_agent, "Accept": accept, "Accept-Encoding": "identity"},
-    )
+    crawl = settings.crawl
+    fetched = fetch_url(url, guard=Guard.from_settings(settings), user_agent=crawl.user_agent, timeout=crawl.timeout,
+                        max_bytes=crawl.max_page_bytes, accept=accept)
+    if fetched.truncated:
+        err_console.print(f"warning: {url} is larger than {crawl.max_page_bytes} bytes; only the start was extracted")
+    return fetched.body, fetched.content_type, fetched.url
+
+
+def read_page_file(path: Path, *, max_bytes: int) -> bytes:
+    """The bytes of a saved page — at most ``max_bytes`` (``crawl.max_page_bytes``, as for URLs; a warning
+    says the rest was left) — refusing, in one line, a file that cannot be read, is empty or is binary."""
+    from crawlers.extract import looks_binary
+
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read(max_bytes + 1)
-            content_type = response.headers.get("Content-Type")
-            final_url = response.geturl() or url
-    except urllib.error.HTTPError as exc:
-        raise UserError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
-    except urllib.error.URLError as exc:
-        raise UserError(f"cannot reach {url}: {exc.reason}") from exc
-    except TimeoutError as exc:
-        raise UserError(f"cannot reach {url}: timed out after {timeout:g}s") from exc
-    except (ValueError, OSError) as exc:
-        raise UserError(f"cannot fetch {url}: {exc}") from exc
-    if len(body) > max_bytes:
-        err_console.print(f"warning: {url} is larger than {max_bytes} bytes; only the start was extracted")
-        body = body[:max_bytes]
-    return body, content_type, final_url
-
-
-def read_page_file(path: Path) -> bytes:
-    """The bytes of a local HTML file; UserError (one line) if it cannot be read."""
-    try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
     except FileNotFoundError as exc:
         raise UserError(f"no such file: {path}") from exc
     except IsADirectoryError as exc:
         raise UserError(f"{path} is a directory, not an HTML file") from exc
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not data.strip():
+        raise UserError(f"{path} is empty: nothing to extract")
+    from crawlers.encoding import looks_utf16
+
+    if looks_binary(data[:8192]) and not looks_utf16(data[:8192]):
+        raise UserError(f"{path} is not an HTML page (binary data)")
+    if len(data) > max_bytes:
+        err_console.print(f"warning: {path} is larger than {max_bytes} bytes; only the start was extracted")
+        data = data[:max_bytes]
+    return data
 
 
 @app.command("extract")
@@ -92,17 +91,13 @@ def extract_command(
         raise UserError(f"unknown forum engine {engine!r}; choose one of: {', '.join(ENGINES)}")
     url: str | None
     content_type: str | None = None
-    fetch = {
-        "user_agent": settings.crawl.user_agent,
-        "timeout": settings.crawl.timeout,
-        "max_bytes": settings.crawl.max_page_bytes,
-    }
-    if target.lower().startswith(("http://", "https://")):
+    fetch = {"settings": settings}
+    if "://" in target:
         if engine == "discourse":
             target = discourse_json_url(target)
         data, content_type, url = fetch_page(target, **fetch)
     else:
-        data = read_page_file(Path(target))
+        data = read_page_file(Path(target), max_bytes=settings.crawl.max_page_bytes)
         url = page_url
 
     found = engine or detect_engine(data, url, content_type)

@@ -104,9 +104,13 @@ def main() -> int:
     url = node.ensure_started(settings, log=console.print)
     console.print(f"[bold]Elasticsearch[/] {url}")
     with serve(port=SITE_PORT) as site, SmtpSink() as sink:
-        settings = settings.model_copy(update={"alerts": settings.alerts.model_copy(
-            update={"smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_starttls": False, "smtp_ssl": False,
-                    "smtp_username": None})})
+        settings = settings.model_copy(update={
+            "alerts": settings.alerts.model_copy(update={
+                "smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_starttls": False, "smtp_ssl": False,
+                "smtp_username": None}),
+            # the local test site is on loopback, which the SSRF guard refuses unless allowed
+            "crawl": settings.crawl.model_copy(update={"allow_private_hosts": ["127.0.0.1"]}),
+        })
         console.print(f"[bold]Local test site[/] {site.base_url}/  (news and forum)")
         demo_alert(settings)
         sources = select_sources(settings, [])
