@@ -42,17 +42,25 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import multiprocessing
+import os
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Set as AbstractSet
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
 from alerts.presearch import Anchor, Anchors, Presearcher, cheapest, cost, union
+from alerts.tokenize import standard_tokens
 from index.analysis import Tokens, date_millis
 from index.mappings import DOC_PROPERTIES
+from index.query import FIELDS as QUERY_FIELDS
+from index.query import FOLDED_FIELDS, FOLDED_SUFFIX
 from index.search import SearchRequest, build_query
 from mediawatch.config import Settings
 from mediawatch.errors import QuerySyntaxError
@@ -61,6 +69,8 @@ __all__ = [
     "DocTerms",
     "Matcher",
     "MatcherSubscription",
+    "SOURCE_FIELDS",
+    "SourceReader",
     "UnsupportedQuery",
     "match_documents",
 ]
@@ -105,11 +115,14 @@ class MatcherSubscription:
 @dataclass(frozen=True)
 class DocTerms:
     """One document as the matcher sees it: ``terms`` = field -> indexed term -> positions (text and keyword
-    fields, as ``_termvectors`` gives them); ``values`` = date field -> epoch milliseconds."""
+    fields, as ``_termvectors`` gives them); ``values`` = date field -> epoch milliseconds; ``sequences`` =
+    text field -> its terms in order, for fields tokenised in Python (:class:`SourceReader`): a term's
+    positions are its indices there, and its entry in ``terms`` is only the set of its terms."""
 
     id: str
-    terms: Mapping[str, Mapping[str, Sequence[int]]]
+    terms: Mapping[str, Mapping[str, Sequence[int]] | AbstractSet[str]]
     values: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    sequences: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 class UnsupportedQuery(Exception):
@@ -122,22 +135,66 @@ class UnsupportedQuery(Exception):
 class _View:
     """A document during one match: its terms, the prefixes it holds, and memoised node results."""
 
-    __slots__ = ("terms", "values", "held", "memo", "_positions")
+    __slots__ = ("terms", "values", "held", "memo", "sequences", "_positions", "_joined")
 
     def __init__(self, doc: DocTerms, held: set[tuple[str, str]]) -> None:
         self.terms = doc.terms
         self.values = doc.values
+        self.sequences = doc.sequences
         self.held = held
         self.memo: dict[int, bool] = {}
         self._positions: dict[tuple[str, str], frozenset[int]] = {}
+        self._joined: dict[str, str | None] = {}
 
     def positions(self, field_name: str, term: str) -> frozenset[int]:
         key = (field_name, term)
         found = self._positions.get(key)
         if found is None:
-            found = frozenset((self.terms.get(field_name) or {}).get(term, ()))
+            sequence = self.sequences.get(field_name)
+            if sequence is not None:
+                found = frozenset(i for i, t in enumerate(sequence) if t == term)
+            else:
+                found = frozenset((self.terms.get(field_name) or {}).get(term) or ())
             self._positions[key] = found
         return found
+
+    def phrase_text(self, field_name: str) -> Any:
+        """What a phrase's ``needle in`` reads: :meth:`joined`, else a :class:`_Joined`."""
+        text = self.joined(field_name)
+        return _Joined(self, field_name) if text is None else text
+
+    def joined(self, field_name: str) -> str | None:
+        """The field's terms in position order as ``" a b c "`` (a position no term holds is an empty term), or
+        None when that does not say what positions do (several terms at one position, a term with a space)."""
+        try:
+            return self._joined[field_name]
+        except KeyError:
+            pass
+        sequence = self.sequences.get(field_name)
+        if sequence is None:
+            sequence = _sequence(self.terms.get(field_name) or {})
+        text = None if sequence is None else " ".join(itertools.chain(_EDGE, sequence, _EDGE))
+        self._joined[field_name] = text
+        return text
+
+
+_EDGE = ("",)
+
+
+def _sequence(terms: Mapping[str, Sequence[int] | None]) -> list[str] | None:
+    """Terms by position from ``{term: positions}`` (gaps hold ``""``); None if two terms share a position or a
+    term holds a space."""
+    placed: dict[int, str] = {}
+    for term, positions in terms.items():
+        if " " in term or not term or positions is None:
+            return None
+        for position in positions:
+            if position < 0 or placed.setdefault(position, term) != term:
+                return None
+    out = [""] * (max(placed) + 1 if placed else 0)
+    for position, term in placed.items():
+        out[position] = term
+    return out
 
 
 class _Node:
@@ -226,17 +283,26 @@ class _Phrase(_AllTokens):
     """``match_phrase`` (slop 0): every token present (as :class:`_AllTokens`), at its relative position from
     one common start."""
 
-    __slots__ = ("steps",)
+    __slots__ = ("steps", "needle")
 
     def __init__(self, field_name: str, steps: tuple[tuple[int, tuple[str, ...]], ...]) -> None:
         super().__init__(field_name, tuple(group for _, group in steps))
         self.steps = steps
+        # One term per step at consecutive positions (always so from the standard analyzer): the phrase is
+        # " a b c " inside the field's joined terms (View.joined), as terms hold neither spaces nor nothing.
+        words = [group[0] for _, group in steps]
+        plain = all(offset == i and len(group) == 1 for i, (offset, group) in enumerate(steps))
+        self.needle = f" {' '.join(words)} " if plain and all(w and " " not in w for w in words) else None
 
     check = _Node.check
 
     def test(self, view: _View) -> bool:
         if not _AllTokens.test(self, view):
             return False
+        if self.needle is not None:
+            text = view.joined(self.field)
+            if text is not None:
+                return self.needle in text
         sets = []
         for offset, group in self.steps:
             found = view.positions(self.field, group[0])
@@ -412,6 +478,153 @@ class _Bool(_Node):
         if self.least > 0:
             options.append(union(node.anchors(weight) for node in self.should))
         return cheapest(options, weight)
+
+
+# --------------------------------------------------------------------------- plans as Python code
+
+
+PlanTest = Callable[[Sequence[Any], Sequence[Any], set[tuple[str, str]], "_View"], bool]
+"""A plan compiled to one Python function: ``(terms by field number, adjacent term pairs by field number (for
+fields phrases read), held prefix probes, the view) -> matches``."""
+
+
+class _Joined:
+    """A field's phrase test when its joined text is unknown (several terms at one position): ``needle in``
+    it checks the needle's words at consecutive positions, as :meth:`_Phrase.test` does."""
+
+    __slots__ = ("view", "field")
+
+    def __init__(self, view: _View, field_name: str) -> None:
+        self.view, self.field = view, field_name
+
+    def __contains__(self, needle: str) -> bool:
+        words = needle.split(" ")[1:-1]
+        sets = [self.view.positions(self.field, word) for word in words]
+        return any(all(start + i in found for i, found in enumerate(sets)) for start in sets[0])
+
+
+class _Adjacent:
+    """A field's adjacent pairs when its terms do not form one sequence: ``(a, b) in`` it checks positions."""
+
+    __slots__ = ("view", "field")
+
+    def __init__(self, view: _View, field_name: str) -> None:
+        self.view, self.field = view, field_name
+
+    def __contains__(self, pair: tuple[str, str]) -> bool:
+        after = self.view.positions(self.field, pair[1])
+        return any(position + 1 in after for position in self.view.positions(self.field, pair[0]))
+
+
+def _adjacent(doc: DocTerms, name: str) -> AbstractSet[tuple[str, str]] | None:
+    """Every ``(a, b)`` of terms at consecutive positions of the field (none for a position no term holds), or
+    None when several terms share a position."""
+    sequence = doc.sequences.get(name)
+    if sequence is None:
+        sequence = _sequence(doc.terms.get(name) or {})
+        if sequence is None:
+            return None
+    return set(zip(sequence, itertools.islice(sequence, 1, None), strict=False))
+
+
+class _Codegen:
+    """Plans -> Python functions, one per plan: the same tests as the nodes' ``test`` methods, in the same
+    order, written out inline (a membership test is one bytecode instead of a method call and a memo lookup;
+    shared subtrees are evaluated once per plan that holds them instead of once per document, which costs less
+    than memoising them). Exactness rests on the node methods: each clause below is its node's ``test``."""
+
+    def __init__(self, fields: Sequence[str]) -> None:
+        self.fields = {name: i for i, name in enumerate(fields)}
+        self.consts: list[Any] = []
+        self.used: set[int] = set()
+        self.paired: set[int] = set()
+        self.phrased: set[str] = set()
+        """Fields some phrase reads (over all plans)."""
+
+    def const(self, value: Any) -> str:
+        self.consts.append(value)
+        return f"c[{len(self.consts) - 1}]"
+
+    def field(self, name: str) -> int:
+        number = self.fields[name]
+        self.used.add(number)
+        return number
+
+    def expr(self, node: _Node) -> str:  # noqa: PLR0911 - one branch per node type
+        if isinstance(node, _Const):
+            return "True" if node.result else "False"
+        if isinstance(node, _Phrase) and node.needle is not None:
+            # Each adjacent pair (for two words that is the phrase), then the whole phrase in the joined terms.
+            number = self.fields[node.field]
+            self.paired.add(number)
+            self.phrased.add(node.field)
+            words = node.needle.split(" ")[1:-1]
+            tests = [f"{pair!r} in p{number}" for pair in itertools.pairwise(words)]
+            if len(words) > 2:
+                tests.append(f"{node.needle!r} in v.phrase_text({node.field!r})")
+            return "(" + " and ".join(tests) + ")"
+        if isinstance(node, _AllTokens):
+            number = self.field(node.field)
+            tests = [f"{term!r} in t{number}" for term in node.singles]
+            tests += ["(" + " or ".join(f"{term!r} in t{number}" for term in group) + ")" for group in node.choices]
+            if isinstance(node, _Phrase):
+                tests.append(f"{self.const(node.test)}(v)")
+            return "(" + " and ".join(tests) + ")" if tests else "False"
+        if isinstance(node, _Prefix):
+            if node.probe:
+                return f"{(node.field, node.value)!r} in h"
+            return f"{self.const(node.test)}(v)"
+        if isinstance(node, _Keyword):
+            number = self.field(node.field)
+            if len(node.values) <= 4:
+                return "(" + " or ".join(f"{value!r} in t{number}" for value in node.values) + ")"
+            return f"not {self.const(frozenset(node.values))}.isdisjoint(t{number})"
+        if isinstance(node, _Range):
+            return f"{self.const(node.test)}(v)"
+        if isinstance(node, _Bool):
+            parts = [self.expr(n) for n in node.required]
+            parts += [f"not {self.expr(n)}" for n in node.excluded]
+            if node.least == 1:
+                parts.append("(" + " or ".join(self.expr(n) for n in node.should) + ")")
+            elif node.least > 1:
+                parts.append("(" + " + ".join(f"({self.expr(n)})" for n in node.should) + f" >= {node.least})")
+            return "(" + " and ".join(parts) + ")" if parts else "True"
+        return f"{self.const(node.check)}(v)"  # pragma: no cover - every node type is written out above
+
+    def function(self, name: str, node: _Node) -> str:
+        self.used, self.paired = set(), set()
+        body = self.expr(node)
+        unpack = "".join(f"    t{n} = t[{n}]\n" for n in sorted(self.used))
+        unpack += "".join(f"    p{n} = p[{n}]\n" for n in sorted(self.paired))
+        return f"def {name}(t, p, h, v):\n{unpack}    return {body}\n"
+
+
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
+def _walk_fields(node: _Node) -> Iterable[tuple[str, str]]:
+    """Every ``(field, kind)`` read by ``node`` and its parts."""
+    yield from node.fields()
+    if isinstance(node, _Bool):
+        for part in (*node.required, *node.excluded, *node.should):
+            yield from _walk_fields(part)
+
+
+def _compile_plans(roots: Sequence[_Node], fields: Sequence[str]) -> tuple[list[PlanTest], frozenset[str]]:
+    """One function per plan (:class:`_Codegen`; a plan too deep for Python's parser keeps its nodes), and the
+    fields whose joined text the functions read."""
+    gen = _Codegen(fields)
+    tests: list[PlanTest] = []
+    for number, root in enumerate(roots):
+        source = gen.function(f"plan{number}", root)
+        scope: dict[str, Any] = {"c": gen.consts}
+        try:
+            exec(compile(source, f"<plan {number}>", "exec"), scope)  # noqa: S102 - our own generated code
+        except (SyntaxError, RecursionError, MemoryError, ValueError):
+            tests.append(lambda t, p, h, v, root=root: root.check(v))
+            continue
+        tests.append(scope[f"plan{number}"])
+    return tests, frozenset(gen.phrased)
 
 
 # --------------------------------------------------------------------------- compiling the search query
@@ -737,14 +950,25 @@ class Matcher:
         fallback: list[MatcherSubscription],
         rejected: dict[str, str],
         subscriptions: list[MatcherSubscription],
+        reader: SourceReader | None = None,
     ) -> None:
         self.subscriptions = subscriptions
         """Every subscription given to :meth:`build` whose query parses."""
         self._roots = roots
         self._subscribers = subscribers
         self._presearcher = presearcher
+        self._names = sorted({name for node in roots for name, _ in _walk_fields(node)})
+        self._tests, phrased = _compile_plans(roots, self._names)
+        self._phrased_numbers = [(number, name) for number, name in enumerate(self._names) if name in phrased]
+        self._paired = sorted(phrased | presearcher.pairs.keys())
+        """Fields whose adjacent pairs a document's match needs (phrases, pair anchors)."""
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_size = 0
+        self._finalizer: weakref.finalize | None = None
+        if reader is None:
+            reader = SourceReader(fields, date_fields, DOC_PROPERTIES)
         self.fields = fields
-        """Fields whose term vectors :meth:`match` needs (text fields and keyword filter fields)."""
+        """Fields whose terms :meth:`match` needs (text fields and keyword filter fields)."""
         self.date_fields = date_fields
         """Date fields whose values :meth:`match` needs (only when some subscription has a date range)."""
         self.fallback = fallback
@@ -752,6 +976,8 @@ class Matcher:
         real search (:func:`match_documents` does it). Empty with today's ``index.query``."""
         self.rejected = rejected
         """subscription id -> why it can never match (its query does not parse): search refuses it too."""
+        self.reader = reader
+        """Reads :attr:`fields` and :attr:`date_fields` from documents' ``_source`` (:class:`SourceReader`)."""
 
     def __len__(self) -> int:
         return sum(len(ids) for ids in self._subscribers)
@@ -823,29 +1049,137 @@ class Matcher:
             for name, kind in node.fields():
                 (fields if kind == "terms" else dates).add(name)
         accepted = [sub for sub in subs if sub.id not in rejected]
-        return cls(roots, subscribers, presearcher, frozenset(fields), frozenset(dates), fallback, rejected, accepted)
+        reader = SourceReader(fields, dates, properties)
+        return cls(roots, subscribers, presearcher, frozenset(fields), frozenset(dates), fallback, rejected, accepted,
+                   reader)
 
     def candidates(self, doc: DocTerms) -> list[str]:
         """Subscription ids the presearcher hands to evaluation for ``doc`` (a superset of its matches)."""
-        numbers, _ = self._presearcher.candidates(doc.terms)
+        adjacent = {name: _adjacent(doc, name) for name in self._paired if name in doc.terms}
+        numbers, _ = self._presearcher.candidates(doc.terms, adjacent)
         return [sub for number in sorted(numbers) for sub in self._subscribers[number]]
 
     def match(self, docs: Iterable[DocTerms], *, presearch: bool = True) -> dict[str, list[str]]:
         """``{doc_id: [subscription ids it matches, in build order]}`` for every document given (an empty
         list when none match). ``presearch=False`` evaluates every plan (the same answers, slowly: for checks)."""
-        out: dict[str, list[str]] = {}
-        roots, subscribers = self._roots, self._subscribers
-        for doc in docs:
-            numbers, held = self._presearcher.candidates(doc.terms)
-            if not presearch:
-                numbers = set(range(len(roots)))
-            view = _View(doc, held)
-            found: list[str] = []
-            for number in sorted(numbers):
-                if roots[number].check(view):
-                    found.extend(subscribers[number])
-            out[doc.id] = found
-        return out
+        return {doc.id: self._subscriptions_of(self._plans_matching(doc, presearch)) for doc in docs}
+
+    def match_sources(
+        self, sources: Iterable[tuple[str, Mapping[str, Any]]]
+    ) -> tuple[dict[str, list[str]], list[str]]:
+        """:meth:`match` over documents given as ``(id, _source)`` (read by :attr:`reader`): ``(matches, ids
+        the reader declined)``, the declined ones to be matched from the cluster's term vectors.
+
+        Batches of :data:`PARALLEL_MIN` documents or more are shared with worker processes, one per further
+        core (forked, so each has this matcher without copying it): reading a text and evaluating plans are
+        CPU work in Python, and the cluster sits idle meanwhile. Any failure of a worker's share is matched
+        here instead."""
+        items = list(sources)
+        shares = self._shares(len(items))
+        parts = [items[i::shares] for i in range(shares)]
+        pending = []
+        if shares > 1:
+            pool = self._worker_pool(shares - 1)
+            if pool is not None:
+                key = id(self)
+                pending = [(part, pool.submit(_match_in_worker, key, part)) for part in parts[1:]]
+            else:
+                parts = [items]
+        numbers, declined = _read_and_match(self, parts[0])
+        for part, future in pending:
+            try:
+                more, refused = future.result()
+            except Exception:  # noqa: BLE001 - a broken worker: its share is matched here
+                self.close()
+                more, refused = _read_and_match(self, part)
+            numbers.update(more)
+            declined.extend(refused)
+        order = {doc_id: i for i, (doc_id, _) in enumerate(items)}
+        found = {doc_id: self._subscriptions_of(numbers[doc_id]) for doc_id in sorted(numbers, key=order.__getitem__)}
+        return found, sorted(declined, key=order.__getitem__)
+
+    def _plans_matching(self, doc: DocTerms, presearch: bool = True) -> list[int]:
+        """Numbers of the plans ``doc`` matches, in order."""
+        terms = doc.terms
+        adjacent = {name: _adjacent(doc, name) for name in self._paired if name in terms}
+        numbers, held = self._presearcher.candidates(terms, adjacent)
+        view = _View(doc, held)
+        names = self._names
+        by_number = [terms.get(name) or _NOTHING for name in names]
+        pairs: list[Any] = [None] * len(names)
+        for number, name in self._phrased_numbers:
+            found = adjacent.get(name, _NOTHING)
+            pairs[number] = _Adjacent(view, name) if found is None else found
+        tests = self._tests
+        matched = [number for number in (numbers if presearch else range(len(tests)))
+                   if tests[number](by_number, pairs, held, view)]
+        matched.sort()
+        return matched
+
+    def _subscriptions_of(self, numbers: Iterable[int]) -> list[str]:
+        subscribers = self._subscribers
+        return [sub for number in numbers for sub in subscribers[number]]
+
+    # -- worker processes
+
+    def _shares(self, documents: int) -> int:
+        if documents < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
+            return 1
+        return max(1, min(_cores(), documents // (PARALLEL_MIN // 2)))
+
+    def _worker_pool(self, workers: int) -> ProcessPoolExecutor | None:
+        if self._pool is None or self._pool_size != workers:
+            self.close()
+            _SHARED[id(self)] = self  # what the forked workers find (they fork at the first submit)
+            try:
+                self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            except (OSError, ValueError):
+                return None
+            self._pool_size = workers
+            self._finalizer = weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started (they also stop when the matcher is collected)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            self._finalizer.detach()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+PARALLEL_MIN = 24
+"""Documents in one :meth:`Matcher.match_sources` call from which worker processes share the work (each
+share at least half of this: below that, handing it over costs more than it saves)."""
+_SHARED: weakref.WeakValueDictionary[int, Matcher] = weakref.WeakValueDictionary()
+"""Matchers by ``id``, as forked worker processes find them."""
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _read_and_match(
+    matcher: Matcher, items: Sequence[tuple[str, Mapping[str, Any]]]
+) -> tuple[dict[str, list[int]], list[str]]:
+    """``({doc_id: plan numbers}, declined ids)`` for ``(id, _source)`` items."""
+    numbers: dict[str, list[int]] = {}
+    declined: list[str] = []
+    read = matcher.reader.read
+    for doc_id, source in items:
+        doc = read(doc_id, source)
+        if doc is None:
+            declined.append(doc_id)
+        else:
+            numbers[doc_id] = matcher._plans_matching(doc)
+    return numbers, declined
+
+
+def _match_in_worker(key: int, items: list[tuple[str, Mapping[str, Any]]]) -> tuple[dict[str, list[int]], list[str]]:
+    """A worker's share: the matcher it was forked with (:data:`_SHARED`)."""
+    return _read_and_match(_SHARED[key], items)
 
 
 PAIR_FACTOR = 4.0
@@ -914,44 +1248,170 @@ def _order_parts(nodes: list[_Node], weight: Callable[[Anchor], float]) -> None:
             node.cost = 1.0 if anchors is None else min(1.0, cost(anchors, weight))
 
 
+# --------------------------------------------------------------------------- documents from their _source
+
+
+SOURCE_FIELDS: tuple[str, ...] = tuple(
+    sorted(
+        {name.partition("^")[0] for names in QUERY_FIELDS.values() for name in names}
+        | {f"{name}{FOLDED_SUFFIX}" for name in FOLDED_FIELDS}
+        | {"source", "kind", "language", "topic", "sentiment", "published"}
+    )
+)
+"""``_source`` fields that hold everything a compiled subscription can read (``index.query`` fields and their
+folded siblings, ``build_query``'s filters): what a caller passing ``sources`` to :func:`match_documents`
+must have read."""
+
+_TEXT_OPTIONS = frozenset({"type", "analyzer", "search_analyzer", "fields"})
+_KEYWORD_OPTIONS = frozenset({"type", "fields"})
+_DECLINE = object()
+
+
+def _readable(properties: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Field path -> ``"text"`` (``standard`` analyzer), ``"keyword"`` (plain) or ``"date"`` (default format)
+    for the fields whose indexed terms follow from their ``_source`` value alone, here. Multi-fields (a
+    ``section.keyword``) and anything with other options are left out (read by the cluster instead)."""
+    out: dict[str, str] = {}
+    for name, spec in properties.items():
+        path = f"{prefix}{name}"
+        if "properties" in spec:
+            out.update(_readable(spec["properties"], f"{path}."))
+            continue
+        kind = spec.get("type")
+        if kind == "text" and set(spec) <= _TEXT_OPTIONS and all(
+            spec.get(key, "standard") == "standard" for key in ("analyzer", "search_analyzer")
+        ):
+            out[path] = "text"
+        elif kind == "keyword" and set(spec) <= _KEYWORD_OPTIONS:
+            out[path] = "keyword"
+        elif kind == "date" and set(spec) == {"type"}:
+            out[path] = "date"
+    return out
+
+
+class SourceReader:
+    """A document's :class:`DocTerms` from its ``_source``, where that is exactly what the cluster indexes.
+
+    Text fields (``standard`` analyzer) are tokenised by :func:`alerts.tokenize.standard_tokens`; keyword
+    fields are their string values; dates are read as ``index.analysis.date_millis`` reads them. A document is
+    declined (:meth:`read` returns None; the caller asks the cluster's ``_mtermvectors`` instead) when a text
+    is not certain to tokenise the same here (characters outside the safe set, very long runs), or a value
+    has a shape whose indexing this does not reproduce: a list of texts (position gaps), a number or boolean
+    for a keyword, an object where a value belongs, a dotted key (``{"sentiment.label": …}``) anywhere on the
+    way. The ``*_folded`` fields are read as stored, never folded again.
+    """
+
+    def __init__(
+        self, fields: Iterable[str], date_fields: Iterable[str], properties: Mapping[str, Any] = DOC_PROPERTIES
+    ) -> None:
+        readable = _readable(properties)
+        wanted = sorted({*fields, *date_fields})
+        self.ok = all(name in readable for name in wanted)
+        """Whether every field can be read from ``_source`` (else every document goes to the cluster)."""
+        self.plan = [(name, name.split("."), readable.get(name, "")) for name in wanted]
+        self.includes = wanted
+        """``_source`` includes that :meth:`read` needs."""
+
+    def covered_by(self, includes: Iterable[str]) -> bool:
+        """Whether a ``_source`` read with ``includes`` holds everything :meth:`read` needs."""
+        given = set(includes)
+        return all(any(".".join(path[:i]) in given for i in range(1, len(path) + 1)) for _, path, _ in self.plan)
+
+    def read(self, doc_id: str, source: Mapping[str, Any]) -> DocTerms | None:
+        """The document as the matcher sees it, or None when the cluster must say (see the class)."""
+        if not self.ok:
+            return None
+        if any("." in key for key in source):
+            return None  # a dotted key: which field it fills is the mapping's business
+        terms: dict[str, Any] = {}
+        sequences: dict[str, list[str]] = {}
+        values: dict[str, list[int]] = {}
+        for name, path, kind in self.plan:
+            value = source.get(path[0]) if len(path) == 1 else _at(source, path)
+            if value is _DECLINE:
+                return None
+            if value is None:
+                continue
+            if kind == "text":
+                if not isinstance(value, str):
+                    return None
+                tokens = standard_tokens(value)
+                if tokens is None:
+                    return None
+                if tokens:
+                    sequences[name] = tokens
+                    terms[name] = set(tokens)
+            elif kind == "keyword":
+                items = value if isinstance(value, list) else [value]
+                if not all(item is None or isinstance(item, str) for item in items):
+                    return None
+                found = {item: [0] for item in items if item is not None}
+                if found:
+                    terms[name] = found
+            else:
+                items = value if isinstance(value, list) else [value]
+                if any(isinstance(item, dict | list) for item in items):
+                    return None
+                values[name] = [m for m in (date_millis(item) for item in items if item is not None) if m is not None]
+        return DocTerms(doc_id, terms, values, sequences)
+
+
+def _at(source: Mapping[str, Any], path: list[str]) -> Any:
+    """The value at a dotted ``path`` (None if absent), or :data:`_DECLINE` for shapes :class:`SourceReader`
+    leaves to the cluster: a dotted key below the top or a list on the way (the top was checked by the caller;
+    the value's own shape is checked there too)."""
+    node: Any = source
+    for depth, step in enumerate(path):
+        if not isinstance(node, dict):
+            return _DECLINE if isinstance(node, list) else None
+        if depth and any("." in key for key in node):
+            return _DECLINE
+        node = node.get(step)
+        if node is None:
+            return None
+    return node
+
+
 # --------------------------------------------------------------------------- the I/O around it
 
 
-PIPELINE_CHUNK = 50
-"""Documents fetched per step of :func:`match_documents`: the next step's term vectors are computed by the
-cluster while this step's documents are matched."""
-
-
 def match_documents(
-    client: Elasticsearch, settings: Settings, matcher: Matcher, doc_ids: Sequence[str]
+    client: Elasticsearch,
+    settings: Settings,
+    matcher: Matcher,
+    doc_ids: Sequence[str],
+    *,
+    sources: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, list[str]]:
     """``{doc_id: [subscription ids]}`` for a batch of stored documents (ids of the documents alias).
 
-    Fetches the term vectors of :attr:`Matcher.fields` (``_mtermvectors``, realtime: no refresh needed;
-    :data:`PIPELINE_CHUNK` documents at a time, the next chunk in flight while one is matched) and, only if a
-    subscription has a date range, the dates (``mget``); then :meth:`Matcher.match`. Documents that do not
-    exist (deleted meanwhile) are left out, as search would leave them out. Documents whose term vectors the
-    cluster cannot compute, and :attr:`Matcher.fallback` subscriptions, are matched by real searches restricted
-    to those ids (after a refresh, so they are visible): every answer is still the search's answer.
+    Reads each document's ``_source`` (one realtime ``mget``, or ``sources`` when the caller already has it:
+    ``{doc_id: _source}`` read with at least :data:`SOURCE_FIELDS`) and turns it into terms with
+    :class:`SourceReader`; the documents it declines get their terms from the cluster (``_mtermvectors`` of
+    :attr:`Matcher.fields`, realtime). Then :meth:`Matcher.match`. Documents that do not exist (deleted
+    meanwhile) are left out, as search would leave them out. Documents whose term vectors the cluster cannot
+    compute, and :attr:`Matcher.fallback` subscriptions, are matched by real searches restricted to those ids
+    (after a refresh, so they are visible): every answer is still the search's answer.
     """
     from index.mappings import docs_alias
 
     index = docs_alias(settings)
     ids = list(dict.fromkeys(doc_ids))
-    chunks = [ids[start : start + PIPELINE_CHUNK] for start in range(0, len(ids), PIPELINE_CHUNK)]
+    reader = matcher.reader
     found: dict[str, list[str]] = {}
-    matched: list[str] = []
+    declined: list[str] = ids
+    if reader.ok and ids:
+        given = dict(sources) if sources is not None and reader.covered_by(SOURCE_FIELDS) else {}
+        missing = [doc_id for doc_id in ids if doc_id not in given]
+        if missing:
+            given.update(_read_sources(client, index, missing, reader.includes))
+        found, declined = matcher.match_sources((doc_id, given[doc_id]) for doc_id in ids if doc_id in given)
     failed: set[str] = set()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="termvectors") as pool:
-        pending = pool.submit(_fetch_documents, client, settings, index, matcher, chunks[0]) if chunks else None
-        for number in range(len(chunks)):
-            assert pending is not None
-            docs, errors = pending.result()
-            if number + 1 < len(chunks):
-                pending = pool.submit(_fetch_documents, client, settings, index, matcher, chunks[number + 1])
-            found.update(matcher.match(docs))
-            matched.extend(doc.id for doc in docs)
-            failed.update(errors)
+    if declined:
+        docs, errors = _fetch_documents(client, settings, index, matcher, declined)
+        found.update(matcher.match(docs))
+        failed.update(errors)
+    matched = list(found)
     searches: list[tuple[MatcherSubscription, list[str]]] = []
     if matcher.fallback and matched:
         searches += [(sub, matched) for sub in matcher.fallback]
@@ -962,6 +1422,20 @@ def match_documents(
         for doc_id, sub_id in search_matches(client, index, searches):
             found.setdefault(doc_id, []).append(sub_id)
     return found
+
+
+def _read_sources(client: Elasticsearch, index: str, ids: list[str], includes: list[str]) -> dict[str, Any]:
+    """``{doc_id: _source}`` of the existing documents among ``ids`` (realtime ``mget``)."""
+    from index.analysis import TERMVECTOR_BATCH
+
+    out: dict[str, Any] = {}
+    for start in range(0, len(ids), TERMVECTOR_BATCH):
+        chunk = ids[start : start + TERMVECTOR_BATCH]
+        resp = client.mget(index=index, ids=chunk, source_includes=includes or ["__none__"], realtime=True)
+        for doc in resp["docs"]:
+            if doc.get("found"):
+                out[doc["_id"]] = doc.get("_source") or {}
+    return out
 
 
 def _fetch_documents(

@@ -14,8 +14,7 @@ any matching document contains at least one of. How plans choose them is in :mod
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 from index.folding import fold
 
@@ -83,32 +82,55 @@ class Presearcher:
                     continue
                 table = self.terms if kind == "t" else self.prefixes
                 table.setdefault(field, {}).setdefault(value, []).append(number)
-        self.lengths = {field: sorted({len(p) for p in table}) for field, table in self.prefixes.items()}
+        # Prefix probes by their first `shortest` characters: one lookup per term turns most terms away.
+        self.shortest = {field: min(map(len, table)) for field, table in self.prefixes.items() if table}
+        self.heads: dict[str, dict[str, list[str]]] = {}
+        for field, table in self.prefixes.items():
+            if table:
+                heads = self.heads[field] = {}
+                for prefix in sorted(table, key=len):
+                    heads.setdefault(prefix[: self.shortest[field]], []).append(prefix)
 
     @property
     def fields(self) -> frozenset[str]:
         return frozenset(self.terms) | frozenset(self.prefixes) | frozenset(self.pairs)
 
-    def candidates(self, fields: Mapping[str, Mapping[str, Any]]) -> tuple[set[int], set[tuple[str, str]]]:
+    def candidates(
+        self,
+        fields: Mapping[str, Collection[str]],
+        adjacent: Mapping[str, Collection[tuple[str, str]] | None] | None = None,
+    ) -> tuple[set[int], set[tuple[str, str]]]:
         """``(plan numbers to evaluate, (field, prefix) probes the document holds)`` for a document's
-        ``{field: {term: …}}``."""
+        ``{field: {term: positions}}``; ``adjacent``: fields whose adjacent term pairs are known already (their
+        entry in ``fields`` may then be only their set of terms)."""
         found = set(self.always)
         held: set[tuple[str, str]] = set()
+        update = found.update
         for field, terms in fields.items():
             table = self.terms.get(field)
             if table:
-                for term in terms.keys() & table.keys():
-                    found.update(table[term])
+                hits = table.keys() & terms
+                if hits:
+                    update(*map(table.__getitem__, hits))
             pairs = self.pairs.get(field)
             if pairs:
-                for pair in adjacent_pairs(terms) & pairs.keys():
-                    found.update(pairs[pair])
-            prefixes = self.prefixes.get(field)
-            if prefixes:
-                for length in self.lengths[field]:
-                    for prefix in {term[:length] for term in terms if len(term) >= length} & prefixes.keys():
-                        held.add((field, prefix))
-                        found.update(prefixes[prefix])
+                known = adjacent.get(field) if adjacent else None
+                hits = pairs.keys() & (adjacent_pairs(terms) if known is None else known)
+                if hits:
+                    update(*map(pairs.__getitem__, hits))
+            heads = self.heads.get(field)
+            if heads:
+                prefixes = self.prefixes[field]
+                shortest = self.shortest[field]
+                seen: set[str] = set()
+                for term in terms:
+                    starts = heads.get(term[:shortest])
+                    if starts:
+                        for prefix in starts:
+                            if prefix not in seen and term.startswith(prefix):
+                                seen.add(prefix)
+                                held.add((field, prefix))
+                                update(prefixes[prefix])
         return found, held
 
 
