@@ -117,19 +117,28 @@ def search_matcher(client: Elasticsearch, settings: Settings) -> MatchBatch:
 
 
 def fast_matcher(client: Elasticsearch, settings: Settings) -> MatchBatch:
-    """The presearcher-backed matcher (``alerts.matcher``), built once per set of subscriptions."""
-    from alerts.matcher import Matcher, match_documents
-    from index.analysis import analyze_terms
+    """The presearcher-backed matcher (``alerts.matcher``), built once per set of subscriptions. It reads the
+    documents' text from the docs it is given when told they were read with its ``source_fields``
+    (``read_with``), else from the cluster."""
+    from alerts.matcher import SOURCE_FIELDS, Matcher, match_documents
+    from index.analysis import analyze_terms, term_shares
 
     built: dict[tuple[str, ...], Any] = {}
+    index = docs_alias(settings)
 
-    def match(subs: list[Subscription], docs: list[dict[str, Any]]) -> dict[str, list[str]]:
+    def match(subs: list[Subscription], docs: list[dict[str, Any]], *, read_with: Sequence[str] = ()
+              ) -> dict[str, list[str]]:
         key = tuple(sorted(f"{s.id}:{s.updated.isoformat()}" for s in subs))
         if key not in built:
+            for old in built.values():
+                old.close()
             built.clear()
-            built[key] = Matcher.build([_matcher_input(s) for s in subs], lambda texts: analyze_terms(client, texts))
-        return match_documents(client, settings, built[key], [d["id"] for d in docs])
+            built[key] = Matcher.build([_matcher_input(s) for s in subs], lambda texts: analyze_terms(client, texts),
+                                       doc_freq=lambda wanted: term_shares(client, index, wanted))
+        sources = {d["id"]: d for d in docs} if set(SOURCE_FIELDS) <= set(read_with) else None
+        return match_documents(client, settings, built[key], [d["id"] for d in docs], sources=sources)
 
+    match.source_fields = SOURCE_FIELDS  # type: ignore[attr-defined]
     return match
 
 
@@ -161,10 +170,15 @@ def run_matching(client: Elasticsearch, settings: Settings, *, matcher: MatchBat
     try:
         subs = stores.active()
         match = matcher or _default_matcher(client, settings)
-        for batch in pending_documents(client, docs_alias(settings), size=BATCH, fields=DOC_FIELDS):
+        wanted = getattr(match, "source_fields", None)  # the fast matcher reads texts from the docs given
+        fields = DOC_FIELDS if wanted is None else list(dict.fromkeys([*DOC_FIELDS, *wanted]))
+        for batch in pending_documents(client, docs_alias(settings), size=BATCH, fields=fields):
             docs = [d for d, _ in batch]
             report.documents += len(docs)
-            found = match(subs, docs) if subs else {}
+            if not subs:
+                found: dict[str, list[str]] = {}
+            else:
+                found = match(subs, docs) if wanted is None else match(subs, docs, read_with=fields)  # type: ignore[call-arg]
             by_id = {s.id: s for s in subs}
             records, copies = [], []
             for doc in docs:

@@ -3,9 +3,12 @@
 The property test draws queries from the whole query grammar (words with and without diacritics, joined
 words, phrases, prefixes, field scopes, AND/OR/NOT/-, parentheses) and random filters, and checks that the
 matcher's answer over a few hundred random documents indexed in a real node equals what
-``index.search.search`` returns for the same query and filters. Generators take a ``Pick`` so the same code
-draws from Hypothesis (shrinkable examples) and from a seeded ``random.Random`` (one matcher with hundreds
-of subscriptions at once, through :func:`alerts.matcher.match_documents`).
+``index.search.search`` returns for the same query and filters — with the documents' terms from the cluster's
+term vectors, and as match_documents reads them: from ``_source``, tokenised in Python where the text is
+safe (alerts.tokenize), from term vectors where it is not (a fifth of the documents hold a word outside the
+safe set). Generators take a ``Pick`` so the same code draws from Hypothesis (shrinkable examples) and from a
+seeded ``random.Random`` (one matcher with hundreds of subscriptions at once, through
+:func:`alerts.matcher.match_documents`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,16 @@ from elasticsearch import Elasticsearch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from alerts.matcher import DocTerms, Matcher, MatcherSubscription, match_documents, search_matches
+from alerts.matcher import (
+    SOURCE_FIELDS,
+    DocTerms,
+    Matcher,
+    MatcherSubscription,
+    SourceReader,
+    _read_sources,
+    match_documents,
+    search_matches,
+)
 from alerts.presearch import Presearcher
 from index.analysis import TermStats, analyze_terms, date_millis, document_terms, term_shares
 from index.client import make_client
@@ -51,6 +63,8 @@ PHRASES = ["Bắc Ninh", "Từ Sơn", "lũ lụt", "Hà Nội", "sạt lở", "c
            "TP.HCM covid-19", "Bắc Ninh's flood", "the river", "Nguyễn Văn An", "điện nước sinh"]
 JOINED = ["covid-19", "TP.HCM", "H5N1", "Bắc-Ninh", "e-mail", "15/10", "lũ-lụt", "A.B.C", "3,5"]
 PUNCT = [",", ".", ";", "!", ":", "?", "…", "—", "(", ")", '"', "'"]
+UNSAFE = ["İstanbul", "Hà©Nội", "α-β", "中文", "lũ\u200blụt", "🙂", "Bắc™", "x\u2028y"]
+"""Words with characters outside alerts.tokenize.SAFE: documents holding one are read from term vectors."""
 AUTHORS = ["Nguyễn Văn An", "nguyen van an", "Trần Thị Bình", "PV Bắc Ninh", "Anh Sơn", "NGUYỄN VĂN AN"]
 SECTIONS = ["Thời sự", "thoi su", "Xã hội", "Pháp luật", "Đời sống", "News"]
 SOURCES = ["bn-news", "hn-forum", "vne", "tuoitre"]
@@ -116,6 +130,9 @@ def make_doc(pick: Pick, number: int) -> dict[str, Any]:
         doc["title"] = text_of(pick, 1, 8)
     if pick.chance(0.9):
         doc["text"] = text_of(pick, 0, 40)
+    if pick.chance(0.2):
+        name = pick.choice(["title", "text"])
+        doc[name] = f"{doc.get(name, '')} {pick.choice(UNSAFE)} {pick.choice(WORDS)}"
     if pick.chance(0.6):
         doc["author"] = variant(pick, pick.choice(AUTHORS))
     if pick.chance(0.6):
@@ -231,6 +248,11 @@ class Corpus:
     settings: Settings
     docs: dict[str, dict[str, Any]]
     terms: list[DocTerms]
+    """Every document's terms from the cluster's term vectors."""
+    read: list[DocTerms]
+    """Every document as match_documents sees it: read from _source where it can be, else ``terms``'."""
+    python: set[str]
+    """Ids of the documents read from _source."""
 
 
 ALL_FIELDS = [*FIELD_NAMES, *(f"{n}_folded" for n in FIELD_NAMES), "source", "kind", "language", "topic",
@@ -258,7 +280,11 @@ def corpus(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                      if "published" in docs[doc_id] else {})
             for doc_id in sorted(docs)
         ]
-        yield Corpus(client, settings_, docs, terms)
+        reader = SourceReader(ALL_FIELDS, ["published"])
+        sources = _read_sources(client, docs_alias(settings_), sorted(docs), list(SOURCE_FIELDS))
+        read = [reader.read(doc.id, sources[doc.id]) or doc for doc in terms]
+        python = {doc.id for doc in read if doc.sequences}
+        yield Corpus(client, settings_, docs, terms, read, python)
     finally:
         drop(cluster.url, prefix)
 
@@ -312,6 +338,34 @@ def test_matcher_returns_what_search_returns(corpus: Corpus, sub: MatcherSubscri
     )
     # The presearcher only narrows: evaluating every plan gives the same answer.
     assert matcher.match(corpus.terms, presearch=False) == found
+    # Documents read from _source (tokenised in Python where safe) match the same.
+    assert matcher.match(corpus.read) == found
+
+
+def test_both_ways_of_reading_documents_are_exercised(corpus: Corpus) -> None:
+    unsafe = {doc_id for doc_id, doc in corpus.docs.items() if any(w in doc.get(f, "") for w in UNSAFE
+                                                                   for f in ("title", "text"))}
+    assert unsafe and corpus.python
+    assert not unsafe & corpus.python
+    assert len(corpus.python) + len(unsafe) == DOCS
+
+
+def test_documents_read_from_source_hold_the_term_vectors(corpus: Corpus) -> None:
+    """Terms and positions of every field, for every document the reader accepts, as the cluster indexed them."""
+    vectors = {doc.id: doc for doc in corpus.terms}
+    for doc in corpus.read:
+        if doc.id not in corpus.python:
+            continue
+        expected = vectors[doc.id].terms
+        assert set(doc.terms) == set(expected), doc.id
+        for name, terms in doc.terms.items():
+            assert set(terms) == set(expected[name]), (doc.id, name)
+            if name in doc.sequences:
+                positions: dict[str, list[int]] = {}
+                for position, term in enumerate(doc.sequences[name]):
+                    positions.setdefault(term, []).append(position)
+                assert positions == {t: list(p) for t, p in expected[name].items()}, (doc.id, name)
+        assert doc.values == vectors[doc.id].values
 
 
 def test_many_subscriptions_through_match_documents(corpus: Corpus) -> None:
@@ -328,6 +382,10 @@ def test_many_subscriptions_through_match_documents(corpus: Corpus) -> None:
     ids = sorted(corpus.docs)
     found = match_documents(corpus.client, corpus.settings, matcher, [*ids, "no-such-document"])
     assert set(found) == set(ids)
+    # With the documents' _source given (as the alert pass has it), and a batch too small to share out.
+    sources = _read_sources(corpus.client, index, ids, list(SOURCE_FIELDS))
+    assert match_documents(corpus.client, corpus.settings, matcher, ids, sources=sources) == found
+    assert match_documents(corpus.client, corpus.settings, matcher, ids[:10]) == {i: found[i] for i in ids[:10]}
     got = {(doc_id, sub_id) for doc_id, sub_ids in found.items() for sub_id in sub_ids}
     expected = set(search_matches(corpus.client, index, [(s, ids) for s in subs]))
     assert got == expected
