@@ -376,3 +376,48 @@ def test_admin_pages_need_the_admin_role(live_app, path: str) -> None:
     with live_app.http("analyst1") as analyst, live_app.http("admin") as admin:
         assert analyst.get(path).status_code == 403
         assert admin.get(path).status_code == 200
+
+
+def test_api_fuzz_finds_no_server_error(live_app) -> None:
+    """Property-based requests for every operation of /openapi.json (schemathesis), authenticated as an admin:
+    none is answered with a 5xx."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    with live_app.http() as http:
+        schema = schemathesis.openapi.from_dict(http.get("/openapi.json").json())
+    headers = {"Authorization": f"Bearer {live_app.token('admin')}"}
+    failures: list[str] = []
+    statuses: list[int] = []
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 10
+    for operation in operations:
+
+        @settings(max_examples=12, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy())
+        def call(case) -> None:
+            response = case.call(base_url=live_app.url, headers=headers, timeout=60)
+            statuses.append(response.status_code)
+            if response.status_code >= 500:
+                failures.append(f"{case.method} {case.formatted_path} {case.query}: {response.status_code} "
+                                f"{response.text[:200]}")
+
+        call()
+    assert not failures, "\n".join(failures[:10])
+    assert len(statuses) >= 5 * len(operations) and 200 in statuses and {400, 422} & set(statuses)
+
+
+def test_copies_of_a_story_on_one_page_fold_under_its_first_hit() -> None:
+    from index.search import Hit, SearchResult
+    from web.routes.search import group_by_story
+
+    def hit(doc_id: str, story: str | None, outlets: int = 1, also_at: list[str] | None = None) -> Hit:
+        return Hit(id=doc_id, url=f"http://x/{doc_id}", title=doc_id, source="s", kind="news", published=None,
+                   snippet="", score=1.0, story=story, story_outlets=outlets, also_at=also_at or [])
+
+    rows = group_by_story(SearchResult(total=5, hits=[
+        hit("a", "s1", outlets=6), hit("b", None), hit("c", "s1", outlets=6), hit("d", "s2", also_at=["http://y"]),
+        hit("e", "s1", outlets=6)], next_cursor=None, took_ms=1))
+    assert [(r["hit"].id, [c.id for c in r["copies"]], r["more"]) for r in rows] == [
+        ("a", ["c", "e"], 5), ("b", [], 0), ("d", [], 1)]

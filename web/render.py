@@ -126,6 +126,7 @@ def context(request: Request, extra: dict[str, Any] | None = None) -> dict[str, 
         "topic_name": lambda label: topic_name(label, lang),  # type: ignore[arg-type]
         "sentiment_name": lambda label: sentiment_name(label, lang),  # type: ignore[arg-type]
         "marked": marked,
+        "instant": lambda text: datetime.fromisoformat(text) if text else None,
         "with_params": lambda **changes: with_params(request, **changes),
         "qs": lambda items: ("?" + urlencode(list(items))) if items else "",
     }
