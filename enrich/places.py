@@ -66,7 +66,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from index.folding import fold
+from index.folding import fold_char
 
 #: Bump when the matching rules change: it is part of :func:`places_version`, so backfill re-tags.
 RULES_VERSION = "1"
@@ -97,6 +97,8 @@ _TYPES_AFTER: dict[str, tuple[str, ...]] = {
     "town": ("thi xa", "thi tran"),
     "city": ("thanh pho",),
 }
+#: The last word of every type word: where to look for one before a name.
+_TYPE_ENDS = frozenset(words[-1] for words in _TYPES)
 _WARD_TYPES = frozenset({"xa", "phuong", "dac khu", "thi tran"})
 _OLD_WARD_TYPES = frozenset({"xa", "phuong", "thi tran"})
 _DISTRICT_TYPES = frozenset({"huyen", "quan", "thi xa", "thanh pho"})
@@ -105,12 +107,17 @@ _DISTRICT_TYPES = frozenset({"huyen", "quan", "thi xa", "thanh pho"})
 NOT_A_PLACE_BEFORE = frozenset(
     "duong pho ngo ngach hem kiet ong ba anh chi co chu bac cu em thay nguoi ten dai lo tuyen".split()
 )
-#: Capitalised words that may start a sentence right before a bare name ("Tại Từ Sơn, …").
-_LEADING_WORDS = frozenset("o tai tu ve den qua sang gan khu va cac nhu trong ngoai".split())
+#: Capitalised words that may start a sentence right before a bare name ("Tại Từ Sơn, …", "Đi Đình Bảng …").
+_LEADING_WORDS = frozenset("o tai tu ve den qua sang gan khu va cac nhu trong ngoai di len xuong ra vao".split())
+#: Words after which a capitalised one-syllable name is a place ("ở Lim", "về Lim"); other one-syllable names
+#: need their type word ("thị trấn Lim"): alone they are too often given names.
+_PLACE_PREPOSITIONS = frozenset("o tai ve den tu qua sang".split())
+_SINGLE_TRIGGERS_BEFORE = _TYPE_ENDS | _PLACE_PREPOSITIONS
 #: Words joining names listed after one type word ("các xã Đông Thọ, Văn Môn và Dũng Liệt").
 _LIST_JOINERS = frozenset({"va", "hoac", "cung", "and", "or"})
 
 _WORD = re.compile(r"[^\W_]+")
+_SPLIT = re.compile(r"([^\W_]+)")
 _TONES = {"\u0300": "2", "\u0301": "1", "\u0303": "4", "\u0309": "3", "\u0323": "5"}
 
 
@@ -166,9 +173,30 @@ class _Hit:
 # -- text helpers -----------------------------------------------------------------------------------
 
 
+def _fold_table() -> dict[int, str]:
+    """Each precomposed Latin letter (Latin-1 to Latin Extended-B, Latin Extended Additional: all of
+    Vietnamese) -> :func:`index.folding.fold_char` of it, for ``str.translate``: the same folding as
+    search, at C speed (``fold`` goes character by character in Python)."""
+    table: dict[int, str] = {}
+    for lo, hi in ((0xC0, 0x250), (0x1E00, 0x1F00)):
+        for code in range(lo, hi):
+            ch = chr(code)
+            if ch.isalpha() and (folded := fold_char(ch)) and folded != ch:
+                table[code] = folded
+    return table
+
+
+_FOLD = _fold_table()
+
+
+def fold_text(text: str) -> str:
+    """``index.folding.fold`` for Latin text (the only text names are in), at C speed."""
+    return text.translate(_FOLD).lower()
+
+
 @lru_cache(maxsize=200_000)
 def _fold_word(word: str) -> str:
-    return fold(word)
+    return fold_text(word)
 
 
 @lru_cache(maxsize=200_000)
@@ -229,9 +257,19 @@ class Gazetteer:
             self._add(short, _Entry(unit, WARD, _WARD_TYPES, kind, _form(short)))
         self.old_names = self._add_old_names()
         self._add_aliases()
+        self.province_keys = frozenset(k for k, entries in self.names.items() if any(e.province_level for e in entries))
+        # One-syllable names ("Lim", "Chờ", "Hồ") are ordinary syllables too: they are looked up only after a
+        # type word or a preposition (or before an English type word), not scanned for.
+        self.single = frozenset(k for k in self.names if " " not in k and k not in self.province_keys)
         self.automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
-        for key in self.names:
-            self.automaton.add_word(f" {key} ", key)
+        for key in self.names:  # pattern -> (the name, characters after it in the pattern)
+            if key not in self.single:
+                self.automaton.add_word(f" {key} ", (key, 0))
+                continue
+            for word in _SINGLE_TRIGGERS_BEFORE:
+                self.automaton.add_word(f" {word} {key} ", (key, 0))
+            for word in _TYPES_AFTER:
+                self.automaton.add_word(f" {key} {word} ", (key, len(word) + 1))
         self.automaton.make_automaton()
 
     def _add(self, name: str, entry: _Entry) -> None:
@@ -420,24 +458,25 @@ def normalize_province(value: str | int) -> str:
 
 
 class _Text:
-    """A text's words: originals, folded forms, the separators before them, and the folded string."""
+    """A text's words: originals, folded forms, the separators before them (``gaps[i]`` precedes word
+    ``i``; one more, the tail, ends the list), and the folded words joined by single spaces."""
 
     def __init__(self, text: str) -> None:
-        text = unicodedata.normalize("NFC", text)
-        self.words: list[str] = []
-        self.gaps: list[str] = []
-        last = 0
-        for m in _WORD.finditer(text):
-            self.words.append(m.group())
-            self.gaps.append(text[last:m.start()])
-            last = m.end()
-        self.folded = [_fold_word(w) for w in self.words]
-        self.index_at: dict[int, int] = {}  # position in ``joined`` -> the word starting there
-        pos = 1
-        for i, word in enumerate(self.folded):
-            self.index_at[pos] = i
-            pos += len(word) + 1
-        self.joined = " " + " ".join(self.folded) + " "
+        if not text.isascii():
+            text = unicodedata.normalize("NFC", text)
+        parts = _SPLIT.split(text)
+        self.words: list[str] = parts[1::2]
+        self.gaps: list[str] = parts[0::2]
+        folded = fold_text(" ".join(self.words))
+        self.folded = folded.split(" ")
+        if len(self.folded) != len(self.words):  # a letter that folds to nothing: fold word by word
+            self.folded = [fold_text(w) for w in self.words]
+            folded = " ".join(self.folded)
+        self.joined = f" {folded} "
+
+    def word_at(self, pos: int) -> int:
+        """The index of the word starting at ``pos`` in ``joined`` (after ``i + 1`` spaces)."""
+        return self.joined.count(" ", 0, pos) - 1
 
     def span(self, start: int, end: int) -> str:
         out = self.words[start]
@@ -446,18 +485,26 @@ class _Text:
         return out
 
     def adjacent(self, i: int) -> bool:
-        """Whether word ``i`` follows word ``i - 1`` with only spaces between."""
-        return i > 0 and (not self.gaps[i] or self.gaps[i].isspace())
+        """Whether word ``i`` follows word ``i - 1`` on the same line with only spaces between."""
+        gap = self.gaps[i]
+        return i > 0 and (not gap or gap == " " or (gap.isspace() and "\n" not in gap))
 
     def capitalised(self, i: int) -> bool:
         return self.words[i][:1].isupper()
 
 
-def _diacritics_ok(words: Sequence[str], form: Sequence[str]) -> bool:
-    """Words typed without diacritics match any name; words with them must match its spelling."""
+def _diacritics_ok(words: Sequence[str], form: Sequence[str], plain: bool = True) -> bool:
+    """Words typed without diacritics match any name where the passage around them has none either
+    (``plain``); words with diacritics must match the name's spelling."""
     if all(w.isascii() for w in words):
-        return True
+        return plain or all(f.isascii() for f in form)
     return len(words) == len(form) and all(canonical(w) == f for w, f in zip(words, form, strict=True))
+
+
+def _plain_around(text: _Text, start: int, end: int) -> bool:
+    """Whether the words next to ``start``..``end`` carry no diacritics (a passage typed without them)."""
+    near = [text.words[i] for i in (start - 1, end) if 0 <= i < len(text.words)]
+    return all(w.isascii() for w in near)
 
 
 def _type_before(text: _Text, start: int) -> tuple[str, int] | None:
@@ -519,10 +566,17 @@ def _hits(gaz: Gazetteer, text: _Text) -> list[_Hit]:
     A type word followed by a name reads as such even where the type word could start another name
     ("xã Lương Tài", not "Xá Lượng" + "Tài")."""
     raw: dict[int, list[tuple[int, str]]] = {}  # start word -> [(end word, key)], longest first
-    for end_pos, key in gaz.automaton.iter(text.joined):
-        start = text.index_at.get(end_pos - len(key))  # the match is " key ", end_pos its last character
-        if start is not None:
-            raw.setdefault(start, []).append((start + key.count(" ") + 1, key))
+    words, folded, count = text.words, text.folded, len(text.words)
+    for end_pos, (key, after) in gaz.automaton.iter(text.joined):
+        # The match is " [word ]key[ word] ", end_pos its last character (a space).
+        start = text.word_at(end_pos - after - len(key))
+        end = start + key.count(" ") + 1
+        # A cheap filter first (most matches are ordinary words): a name needs a type word before or after it,
+        # or a capital.
+        if not ((start > 0 and folded[start - 1] in _TYPE_ENDS) or (end < count and folded[end] in _TYPES_AFTER)):
+            if not words[start][:1].isupper():
+                continue
+        raw.setdefault(start, []).append((end, key))
     for found in raw.values():
         found.sort(reverse=True)
     hits: list[_Hit] = []
@@ -557,26 +611,30 @@ def _first(gaz: Gazetteer, text: _Text, start: int, found: list[tuple[int, str]]
 
 
 def _read(gaz: Gazetteer, text: _Text, start: int, end: int, key: str, previous: _Hit | None) -> _Hit | None:
-    entries = gaz.names[key]
     name_words = text.words[start:end]
-    before = _type_before(text, start)
+    capitalised = all(w[:1].isupper() for w in name_words)
+    before = _type_before(text, start) if start > 0 and text.folded[start - 1] in _TYPE_ENDS else None
     classes: tuple[str, ...] = ()
     type_start = start
     if before is not None:
         classes, type_start = (before[0],), before[1]
     elif after := _types_after(text, end):
         classes = after
-    elif previous is not None and previous.type_class and previous.end <= start and _listed(text, previous.end, start):
+    elif (capitalised and previous is not None and previous.type_class and previous.end <= start and end - start > 1
+          and _listed(text, previous.end, start)):
         classes = (previous.type_class,)
+    elif not capitalised:
+        return None  # a bare name must be capitalised
+    entries = gaz.names[key]
     if classes:
-        chosen = [e for e in entries if any(c in e.types for c in classes) and _diacritics_ok(name_words, e.form)]
+        plain = _plain_around(text, type_start, end)
+        chosen = [e for e in entries
+                  if any(c in e.types for c in classes) and _diacritics_ok(name_words, e.form, plain)]
         if not chosen:
             return None
         exact = [e for e in chosen if e.own_type in classes]
         return _Hit(start, end, type_start, classes[0], exact + [e for e in chosen if e not in exact])
-    # A bare name: capitalised, a whole proper name, not a street or a person.
-    if not all(w[:1].isupper() for w in name_words):
-        return None
+    # A bare name: a whole proper name, not a street or a person.
     if start > 0 and text.adjacent(start):
         if text.capitalised(start - 1) and not _sentence_lead(text, start - 1):
             return None
@@ -584,11 +642,12 @@ def _read(gaz: Gazetteer, text: _Text, start: int, end: int, key: str, previous:
             return None
     if end < len(text.words) and text.adjacent(end) and text.capitalised(end):
         return None
-    chosen = [e for e in entries if _diacritics_ok(name_words, e.form)]
+    plain = _plain_around(text, start, end)
+    chosen = [e for e in entries if _diacritics_ok(name_words, e.form, plain)]
     provinces = [e for e in chosen if e.province_level]
     if provinces:
         return _Hit(start, end, start, None, provinces)
-    if end - start < 2:
+    if end - start < 2 and not (start > 0 and text.adjacent(start) and text.folded[start - 1] in _PLACE_PREPOSITIONS):
         return None
     chosen = [e for e in chosen if not e.province_level]
     return _Hit(start, end, start, None, chosen) if chosen else None
