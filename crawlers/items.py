@@ -54,6 +54,10 @@ class DocumentItem:
     enriched_at: str | None = None
     # Filled by the enrichment pipeline (enrich.places.find_places): provinces and communes/wards named.
     places: list[dict[str, Any]] | None = None
+    # Filled by the enrichment pipeline from a person's stored correction (index.corrections.apply_correction):
+    # what was corrected, by whom and when, and the models' own tags.
+    corrected: dict[str, Any] | None = None
+    model_tags: dict[str, Any] | None = None
     # Not stored: the story has other members, so its origin is checked once this document is written.
     story_joined: bool = False
 

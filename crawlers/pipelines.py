@@ -26,6 +26,7 @@ from enrich.places import find_places, places_version
 from enrich.stories import RecentStories, member_from_stored
 from enrich.tagger import get_tagger, story_bands, story_fields, story_members, tag_documents
 from index.client import make_client, ping_or_raise
+from index.corrections import StoredCorrections, apply_corrections
 from index.mappings import docs_alias, ensure_indices, pages_alias
 from index.pages import page_id
 from index.spool import Spool
@@ -41,10 +42,12 @@ QUEUED_BATCHES = 2
 class EnrichPipeline:
     """See the module docstring."""
 
-    def __init__(self, crawler: Crawler, settings: Settings, stored: StoredStories | None) -> None:
+    def __init__(self, crawler: Crawler, settings: Settings, stored: StoredStories | None,
+                 corrections: StoredCorrections | None = None) -> None:
         self.crawler = crawler
         self.settings = settings.enrich
         self.stored = stored
+        self.corrections = corrections
         self.recent = RecentStories()
         self.pool = executor("tagging")
         self.slots = defer.DeferredSemaphore(QUEUED_BATCHES)
@@ -56,7 +59,7 @@ class EnrichPipeline:
     def from_crawler(cls, crawler: Crawler) -> EnrichPipeline:
         mw = mediawatch_settings(crawler.settings)
         stored = StoredStories(make_client(mw), docs_alias(mw)) if mw.enrich.enabled else None
-        return cls(crawler, mw, stored)
+        return cls(crawler, mw, stored, StoredCorrections(stored.client, mw) if stored else None)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, PageItem) or not item.documents or not self.settings.enabled:
@@ -102,6 +105,14 @@ class EnrichPipeline:
         except Exception:
             log.exception("tagging a batch of %d documents failed; they are indexed untagged", len(items))
             stats.inc_value("mediawatch/enrich_errors", len(items))
+            return
+        try:  # people's corrections win over the models (whose tags go to model_tags)
+            if self.corrections is not None:
+                ids = [item.id for item in items]
+                apply_corrections(updates, ids, self.corrections.latest(ids))
+        except Exception as exc:  # never overwrite a stored correction: the batch keeps its stored tags
+            log.warning("reading corrections for a batch failed (%s); its documents keep their stored tags", exc)
+            stats.inc_value("mediawatch/correction_errors", len(items))
             return
         try:
             members = story_members(inputs)

@@ -58,6 +58,17 @@ def latest_corrections(client: Elasticsearch, settings: Settings, doc_ids: Seque
     return found
 
 
+class StoredCorrections:
+    """:func:`latest_corrections` bound to a client and settings (what the crawl's tagging thread holds)."""
+
+    def __init__(self, client: Elasticsearch, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+
+    def latest(self, doc_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return latest_corrections(self.client, self.settings, doc_ids)
+
+
 def apply_correction(update: dict[str, Any], correction: dict[str, Any] | None) -> dict[str, Any]:
     """Put ``correction`` (a record of :func:`latest_corrections`) onto a tagging ``update`` (``topic``,
     ``sentiment``, … as ``enrich.tagger.tag_documents`` returns it), in place: the models' values go to

@@ -18,6 +18,7 @@ from elasticsearch import Elasticsearch
 from enrich.places import find_places, places_version
 from enrich.stories import RecentStories, member_from_stored
 from enrich.tagger import Tagger, story_bands, story_fields, story_members, tag_documents
+from index.corrections import apply_corrections, latest_corrections
 from index.documents import count, scan, stale_query, update_fields
 from index.mappings import docs_alias
 from index.stories import StoredStories
@@ -85,8 +86,11 @@ def _write(
     client: Elasticsearch, settings: Settings, tagger: Tagger, stored: StoredStories, recent: RecentStories,
     docs: list[dict[str, Any]], joined: set[str], homes: dict[str, str],
 ) -> int:
-    """Tag one batch and find its places; documents without a story yet are grouped (those with one keep it)."""
+    """Tag one batch and find its places; documents without a story yet are grouped (those with one keep it).
+    People's stored corrections win over the models' tags (kept in ``model_tags``)."""
     updates = tag_documents(docs, tagger)
+    ids = [d["id"] for d in docs]
+    apply_corrections(updates, ids, latest_corrections(client, settings, ids))
     version = places_version()
     for doc, update in zip(docs, updates, strict=True):
         update["places"] = find_places(doc.get("title"), doc.get("text"), home=homes.get(doc.get("source") or ""))

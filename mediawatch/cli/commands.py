@@ -3,6 +3,7 @@
 from mediawatch.cli import (  # noqa: F401
     alerts,
     backfill,
+    corrections,
     crawl,
     enrich,
     es,
