@@ -32,7 +32,7 @@ from scrapy.crawler import CrawlerProcess
 from crawlers.items import PageItem
 from crawlers.report import CrawlReport
 from crawlers.settings import scrapy_settings
-from crawlers.sources import Source, load_sources
+from crawlers.sources import Source, load_registry
 from crawlers.spiders.forum import ForumSpider
 from crawlers.spiders.news import NewsSpider
 from enrich.tagger import get_tagger
@@ -72,10 +72,12 @@ def exit_code(reports: Sequence[CrawlReport], *, interrupted: bool = False) -> i
 
 
 def select_sources(settings: Settings, ids: Sequence[str]) -> list[Source]:
-    registry = load_sources(settings.crawl.sources_file)
+    """The sources ``ids`` name (any, enabled or not), or every enabled one, from the registry the web app edits
+    too (``crawlers.sources.load_registry``: sources.yaml with the stored sources laid over it)."""
+    registry = load_registry(settings)
     chosen = [registry.get(i) for i in ids] if ids else [s for s in registry if s.enabled]
     if not chosen:
-        raise UserError(f"no enabled sources in {registry.path}")
+        raise UserError(f"no enabled sources in {registry.path} or the sources added in the web app")
     return chosen
 
 

@@ -4,6 +4,8 @@
 the entry and the field that is wrong: unknown fields, URLs, regexes, CSS selectors (checked by the
 engine that applies them: soupsieve for the news ``selectors``, parsel/cssselect for ``forum``),
 IANA time zones, cron expressions (cronsim) or ``every <N><unit>``, and numbers that must be positive.
+``load_registry(settings)`` is what crawls, the scheduler and listings read: the file with the sources stored in
+Elasticsearch by the web app laid over it (``index.sources``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import warnings
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +24,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from crawlers.forums import ENGINES, SELECTOR_FIELDS
 from mediawatch.errors import ConfigError, UserError
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from mediawatch.config import Settings
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _ATTRIBUTE = re.compile(r"^[a-zA-Z_][\w.:-]*$")
@@ -352,3 +359,108 @@ def load_sources(path: str | Path) -> SourceRegistry:
         seen.add(source.id)
         sources.append(source)
     return SourceRegistry(path, sources)
+
+
+# -- the registry every caller reads: the file, with the sources stored in the web app laid over it ----------------
+
+ORIGIN_FILE, ORIGIN_APP, ORIGIN_EDITED = "file", "app", "edited"
+
+
+class MergedRegistry(SourceRegistry):
+    """The sources of ``sources.yaml`` with those stored in Elasticsearch laid over them (:func:`load_registry`).
+
+    ``origin(id)``: ``file`` (only in the file), ``app`` (added in the web app) or ``edited`` (a file entry the
+    app replaced or disabled). ``problems``: stored entries that no longer validate (only when read leniently)."""
+
+    def __init__(self, path: Path, sources: Iterable[Source], origins: dict[str, str],
+                 problems: dict[str, str] | None = None) -> None:
+        super().__init__(path, sources)
+        self.origins = origins
+        self.problems = problems or {}
+
+    def origin(self, source_id: str) -> str:
+        return self.origins.get(source_id, ORIGIN_FILE)
+
+    def get(self, source_id: str) -> Source:
+        try:
+            return self._by_id[source_id]
+        except KeyError:
+            known = ", ".join(sorted(self._by_id)) or "none"
+            raise UserError(f"unknown source {source_id!r} in {self.path} or the sources added in the web app "
+                            f"(known: {known})") from None
+
+
+def stored_source(record: dict[str, Any]) -> Source:
+    """The Source a stored record describes; ConfigError (one line naming the source and field) when its
+    ``config`` no longer validates."""
+    label = record.get("id") or "?"
+    config = record.get("config")
+    if not isinstance(config, dict) or config.get("id") != record.get("id"):
+        raise ConfigError(f"source {label} stored in Elasticsearch (web app): its config is missing or names "
+                          "another id; edit or remove it on the Sources page")
+    try:
+        return Source.model_validate(config)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "(entry)"
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"source {label} stored in Elasticsearch (web app): field {field}: {msg}") from None
+
+
+def overlay(base: SourceRegistry, records: Iterable[dict[str, Any]], *, strict: bool = True) -> MergedRegistry:
+    """``base`` with the stored ``records`` laid over it: a stored source replaces the file's entry of the same id
+    (in place, so it can also disable it); the others follow the file's, by id. ``strict``: a record that does not
+    validate is a ConfigError; otherwise it is left out and named in ``problems``."""
+    stored: dict[str, Source] = {}
+    problems: dict[str, str] = {}
+    for record in records:
+        try:
+            stored[record["id"]] = stored_source(record)
+        except ConfigError as exc:
+            if strict:
+                raise
+            problems[str(record.get("id"))] = str(exc)
+    sources: list[Source] = []
+    origins: dict[str, str] = {}
+    for source in base:
+        replaced = stored.pop(source.id, None)
+        sources.append(replaced or source)
+        origins[source.id] = ORIGIN_EDITED if replaced else ORIGIN_FILE
+    for source_id in sorted(stored):
+        sources.append(stored[source_id])
+        origins[source_id] = ORIGIN_APP
+    return MergedRegistry(base.path, sources, origins, problems)
+
+
+def load_registry(settings: Settings, client: Elasticsearch | None = None, *, strict: bool = True
+                  ) -> MergedRegistry:
+    """The registry every crawl, ``--due`` pass, scheduler and listing reads: ``crawl.sources_file`` with the
+    sources stored in Elasticsearch (``index.sources``) laid over it (:func:`overlay`). With nothing stored it is
+    exactly the file. The file is read first (its errors are ConfigError lines as ever); a missing file is
+    allowed only when sources are stored. ClusterUnavailable (one line) when Elasticsearch cannot be reached."""
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
+
+    from index.client import describe_error, make_client, unreachable
+    from index.sources import SourceStore
+    from mediawatch.errors import ClusterUnavailable
+
+    path = Path(settings.crawl.sources_file)
+    missing: ConfigError | None = None
+    try:
+        base = load_sources(path)
+    except ConfigError as exc:
+        if path.exists():
+            raise
+        base, missing = SourceRegistry(path, []), exc
+    url = settings.es.effective_url
+    try:
+        records = SourceStore.of(client if client is not None else make_client(settings), settings).all()
+    except TransportError as exc:
+        raise unreachable(url, exc) from None
+    except ApiError as exc:
+        raise ClusterUnavailable(f"Elasticsearch at {url} refused to list the stored sources: "
+                                 f"{describe_error(exc)}") from None
+    if missing is not None and not records:
+        raise missing
+    return overlay(base, records, strict=strict)

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from crawlers.sources import Source, load_sources, parse_every
+from crawlers.sources import Source, load_registry, parse_every
 from index.alertstore import ScheduleState, Stale
 from index.client import make_client, ping_or_raise
 from index.locks import default_owner
@@ -105,7 +105,8 @@ class Scheduler:
 
     # -- what is due ----------------------------------------------------------------------------
     def sources(self) -> list[Source]:
-        return [s for s in load_sources(self.settings.crawl.sources_file) if s.enabled and s.schedule]
+        """The enabled sources with a schedule, from sources.yaml and the web app (``load_registry``)."""
+        return [s for s in load_registry(self.settings, self.client) if s.enabled and s.schedule]
 
     def zone_of(self, source: Source) -> str:
         return source.timezone or self.settings.crawl.timezone

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import scrapy
@@ -23,7 +24,7 @@ from crawlers.identity import canonical_url
 from crawlers.items import DocumentItem, PageItem, PageStateItem
 from crawlers.middlewares import KnownFresh
 from crawlers.settings import mediawatch_settings
-from crawlers.sources import Source, load_sources
+from crawlers.sources import Source, load_registry
 from index.pages import KnownPage, RevisitPolicy
 from mediawatch.config import Settings
 from mediawatch.errors import UserError
@@ -49,8 +50,11 @@ class SourceSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.mw_settings = mediawatch_settings(crawler.settings)
         spider.policy = RevisitPolicy.from_settings(spider.mw_settings.crawl)
-        registry = load_sources(spider.sources_file or spider.mw_settings.crawl.sources_file)
-        spider.source = registry.get(spider.source_id)
+        settings = spider.mw_settings
+        if spider.sources_file:  # the file the runner names (its stored sources are laid over it, as everywhere)
+            settings = settings.model_copy(update={"crawl": settings.crawl.model_copy(
+                update={"sources_file": Path(spider.sources_file)})})
+        spider.source = load_registry(settings).get(spider.source_id)
         if spider.source.kind != spider.kind:
             kind = spider.source.kind
             raise UserError(f"source {spider.source_id!r} is a {kind} source; crawl it with the {kind} spider")

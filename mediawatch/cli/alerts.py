@@ -14,7 +14,7 @@ from rich.table import Table
 
 from alerts.service import Stores, run_pass
 from alerts.subscriptions import Filters, Spike, Subscription, check_filters, new_subscription, parse_subscription
-from crawlers.sources import load_sources
+from crawlers.sources import load_registry
 from enrich.labels import searchable_sentiments, searchable_topics
 from index.client import make_client, ping_or_raise
 from index.mappings import ensure_indices
@@ -84,7 +84,7 @@ def add(
         raise UserError(f"unknown --template {template!r}; use one of {', '.join(WEBHOOK_TEMPLATES)}", exit_code=2)
     filters = Filters(sources=source, kinds=kind, languages=[x.lower() for x in lang], topics=topic,
                       sentiments=sentiment)
-    known = {s.id for s in load_sources(settings.crawl.sources_file)}
+    known = {s.id for s in load_registry(settings)}  # sources.yaml and the sources added in the web app
     check_filters(filters, known_sources=known, topics=searchable_topics(settings.enrich.topic_model,
                                                                           settings.enrich.topic_labels),
                   sentiments=searchable_sentiments(settings.enrich.sentiment_model))

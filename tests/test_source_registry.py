@@ -1,0 +1,152 @@
+"""The source registry every caller reads: sources.yaml with the sources stored in Elasticsearch (added or edited
+in the web app) laid over it — exactly the file when nothing is stored, the stored entry winning for the same id
+(and able to disable a file source), the file alone with a warning when ``sources list`` cannot reach the
+cluster; crawls, ``--due``, the scheduler, ``sources list`` and ``alerts add`` all see the same sources."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from crawlers.sources import load_registry, load_sources
+from index.sources import SourceStore, source_record
+from mediawatch.config import Settings
+from mediawatch.errors import ClusterUnavailable, ConfigError
+from tests.conftest import Cluster, free_port, run_cli
+from tests.site import serve, sources_yaml
+
+
+def _settings(cluster: Cluster, prefix: str, tmp_path: Path, sources: Path) -> Settings:
+    return Settings(es={"url": cluster.url}, index={"prefix": prefix}, data_dir=tmp_path / "data",
+                    crawl={"sources_file": sources, "allow_private_hosts": ["127.0.0.1"]},
+                    enrich={"enabled": False})
+
+
+def _file(tmp_path: Path, base_url: str) -> Path:
+    path = tmp_path / "sources.yaml"
+    path.write_text(sources_yaml(base_url), encoding="utf-8")
+    return path
+
+
+def _store(client: Elasticsearch, settings: Settings) -> SourceStore:
+    SourceStore.ensure(client, settings)
+    return SourceStore.of(client, settings)
+
+
+def _app_source(base: str, **extra: object) -> dict[str, object]:
+    return {"id": "tin-moi", "name": "Tin mới (thêm trong ứng dụng)", "kind": "news", "home": f"{base}/",
+            "feeds": [f"{base}/rss/tin-moi.rss"], "allowed_domains": ["127.0.0.1"],
+            "article_patterns": [r"/tin-tuc/.+\.html$"], "politeness": {"delay": 0, "concurrency": 4},
+            "max_pages": 12, "schedule": "every 1h", **extra}
+
+
+def test_nothing_stored_is_exactly_the_file(cluster: Cluster, prefix: str, tmp_path: Path) -> None:
+    sources = _file(tmp_path, "http://127.0.0.1:9")
+    settings = _settings(cluster, prefix, tmp_path, sources)
+    registry = load_registry(settings)  # the index does not even exist yet
+    assert [s.model_dump() for s in registry] == [s.model_dump() for s in load_sources(sources)]
+    assert {registry.origin(s.id) for s in registry} == {"file"}
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_registry(_settings(cluster, prefix, tmp_path, tmp_path / "missing.yaml"))
+
+
+def test_stored_sources_are_laid_over_the_file(cluster: Cluster, prefix: str, tmp_path: Path) -> None:
+    base = "http://127.0.0.1:9"
+    sources = _file(tmp_path, base)
+    settings = _settings(cluster, prefix, tmp_path, sources)
+    client = Elasticsearch(cluster.url)
+    store = _store(client, settings)
+    forum = next(s for s in load_sources(sources) if s.id == "bacninh-forum")
+    disabled = {**forum.model_dump(mode="json", exclude_defaults=True), "id": forum.id, "enabled": False}
+    assert store.create(source_record(disabled, origin="file", by="admin"))
+    assert store.create(source_record(_app_source(base), origin="app", by="admin"))
+    registry = load_registry(settings, client)
+    assert [s.id for s in registry] == ["bacninh-news", "bacninh-forum", "tin-moi"]  # file order, then the app's
+    assert registry.get("bacninh-forum").enabled is False
+    assert registry.get("tin-moi").schedule == "every 1h"
+    assert [registry.origin(i) for i in ("bacninh-news", "bacninh-forum", "tin-moi")] == ["file", "edited", "app"]
+    with pytest.raises(Exception, match="unknown source 'nope'.*known: bacninh-forum, bacninh-news, tin-moi"):
+        registry.get("nope")
+
+    # A stored entry that no longer validates: one line naming it (strict), or left out and named (lenient).
+    broken = source_record(_app_source(base, id="broken", schedule="every week"), origin="app", by="admin")
+    assert store.create(broken)
+    with pytest.raises(ConfigError, match=r"source broken stored in Elasticsearch .*field schedule"):
+        load_registry(settings, client)
+    lenient = load_registry(settings, client, strict=False)
+    assert "broken" not in {s.id for s in lenient} and "schedule" in lenient.problems["broken"]
+    assert store.delete("broken")
+
+    # Sources stored, no file: the stored ones are the registry.
+    only_stored = load_registry(_settings(cluster, prefix, tmp_path, tmp_path / "missing.yaml"), client)
+    assert [s.id for s in only_stored] == ["bacninh-forum", "tin-moi"]
+
+
+def test_an_unreachable_cluster_is_one_line_and_sources_list_falls_back_to_the_file(
+    cluster: Cluster, prefix: str, tmp_path: Path
+) -> None:
+    sources = _file(tmp_path, "http://127.0.0.1:9")
+    down = Settings(es={"url": f"http://127.0.0.1:{free_port()}"}, index={"prefix": prefix},
+                    crawl={"sources_file": sources})
+    with pytest.raises(ClusterUnavailable, match="unreachable"):
+        load_registry(down)
+    env = cluster.env(prefix, tmp_path) | {"MEDIAWATCH_ES_URL": down.es.effective_url}
+    listed = run_cli("sources", "list", "--json", "--file", str(sources), env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert [s["id"] for s in json.loads(listed.stdout)] == ["bacninh-news", "bacninh-forum"]
+    warning = " ".join(listed.stderr.split())
+    assert warning.startswith("warning: Elasticsearch at") and "sources.yaml only" in warning
+    assert listed.stderr.strip().count("\n") == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources: 3\n", encoding="utf-8")
+    broken = run_cli("sources", "list", "--file", str(bad), env=env)  # a bad file is still its own one line
+    assert broken.returncode == 2 and "expected a top-level 'sources:' list" in broken.stderr
+
+
+def test_every_caller_sees_the_same_registry_and_a_stored_source_is_crawled(
+    cluster: Cluster, prefix: str, tmp_path: Path
+) -> None:
+    from crawlers.runner import select_sources
+    from mediawatch.scheduler import Scheduler
+
+    with serve(now=datetime.now(UTC)) as site:
+        base = site.base_url.rstrip("/")
+        sources = _file(tmp_path, base)
+        settings = _settings(cluster, prefix, tmp_path, sources)
+        client = Elasticsearch(cluster.url)
+        store = _store(client, settings)
+        forum = next(s for s in load_sources(sources) if s.id == "bacninh-forum")
+        disabled = {**forum.model_dump(mode="json", exclude_defaults=True), "id": forum.id, "enabled": False}
+        store.create(source_record(disabled, origin="file", by="admin"))
+        store.create(source_record(_app_source(base), origin="app", by="admin"))
+
+        assert [s.id for s in select_sources(settings, [])] == ["bacninh-news", "tin-moi"]  # the forum is off
+        assert select_sources(settings, ["bacninh-forum"])[0].enabled is False  # named: still crawlable by hand
+        assert [s.id for s in Scheduler(settings).sources()] == ["bacninh-news", "tin-moi"]
+        env = cluster.env(prefix, tmp_path / "data", MEDIAWATCH_ENRICH__ENABLED="false",
+                          MEDIAWATCH_CRAWL__SOURCES_FILE=str(sources))
+        listed = json.loads(run_cli("sources", "list", "--json", env=env).stdout)
+        assert [(s["id"], s["enabled"], s["origin"]) for s in listed] == [
+            ("bacninh-news", True, "file"), ("bacninh-forum", False, "edited"), ("tin-moi", True, "app")]
+        table = run_cli("sources", "list", env=env | {"COLUMNS": "250"})
+        assert "tin-moi" in table.stdout and "web app" in table.stdout
+
+        # --due claims it like any scheduled source; the spider loads it by id from the same registry.
+        crawled = run_cli("crawl", "--due", "tin-moi", "--json", "--no-alerts", env=env)
+        assert crawled.returncode == 0, crawled.stderr[-3000:]
+        report = json.loads(crawled.stdout)
+        assert [r["source"] for r in report] == ["tin-moi"] and report[0]["health"] == "ok"
+        client.indices.refresh(index=f"{prefix}-docs")
+        assert client.count(index=f"{prefix}-docs", query={"term": {"source": "tin-moi"}})["count"] >= 3
+
+        accepted = run_cli("alerts", "add", "--name", "tin mới", "--query", "lũ", "--source", "tin-moi",
+                           "--email", "an@example.vn", "--owner", "analyst1", env=env)
+        assert accepted.returncode == 0, accepted.stderr
+        refused = run_cli("alerts", "add", "--name", "x", "--query", "lũ", "--source", "nowhere",
+                          "--email", "an@example.vn", env=env)
+        assert refused.returncode == 2 and "unknown source 'nowhere'" in refused.stderr
+        assert "tin-moi" in refused.stderr  # the valid ones listed include the stored source
