@@ -470,8 +470,12 @@ class EmailChannel(Channel):
 
     def send(self, message: AlertMessage) -> None:
         """Deliver ``message``; :class:`ChannelError` says why not and whether a retry may work."""
-        mail = self.compose(message)
-        sender, recipient = parse_address(self.mail_from)[1], parse_address(self.to)[1]
+        self.deliver(self.compose(message), [parse_address(self.to)[1]])
+
+    def deliver(self, mail: EmailMessage, recipients: list[str]) -> None:
+        """Send an already composed ``mail`` to ``recipients`` (bare addresses) over this channel's SMTP server
+        (other mail, such as a report, reuses the connection handling); :class:`ChannelError` as :meth:`send`."""
+        sender = parse_address(self.mail_from)[1]
         where = f"{self.host}:{self.port}"
         smtp: smtplib.SMTP | None = None
         try:
@@ -485,7 +489,7 @@ class EmailChannel(Channel):
                 smtp.ehlo()
             if self.username:
                 self._login(smtp)
-            smtp.send_message(mail, from_addr=sender, to_addrs=[recipient])
+            smtp.send_message(mail, from_addr=sender, to_addrs=recipients)
         except (smtplib.SMTPException, OSError) as exc:
             raise smtp_error(exc, where) from exc
         finally:
