@@ -1079,12 +1079,12 @@ class Matcher:
         parts = [items[i::shares] for i in range(shares)]
         pending = []
         if shares > 1:
-            pool = self._worker_pool(shares - 1)
-            if pool is not None:
-                key = id(self)
-                pending = [(part, pool.submit(_match_in_worker, key, part)) for part in parts[1:]]
-            else:
-                parts = [items]
+            try:
+                pool = self._worker_pool(shares - 1)
+                pending = [(part, pool.submit(_match_in_worker, id(self), part)) for part in parts[1:]]
+            except Exception:  # noqa: BLE001 - no workers here (a daemon process, no fork, no resources)
+                self.close()
+                pending, parts = [], [items]
         numbers, declined = _read_and_match(self, parts[0])
         for part, future in pending:
             try:
@@ -1127,14 +1127,11 @@ class Matcher:
             return 1
         return max(1, min(_cores(), documents // (PARALLEL_MIN // 2)))
 
-    def _worker_pool(self, workers: int) -> ProcessPoolExecutor | None:
+    def _worker_pool(self, workers: int) -> ProcessPoolExecutor:
         if self._pool is None or self._pool_size != workers:
             self.close()
             _SHARED[id(self)] = self  # what the forked workers find (they fork at the first submit)
-            try:
-                self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-            except (OSError, ValueError):
-                return None
+            self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
             self._pool_size = workers
             self._finalizer = weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
         return self._pool
@@ -1143,7 +1140,8 @@ class Matcher:
         """Stop the worker processes, if any were started (they also stop when the matcher is collected)."""
         pool, self._pool = self._pool, None
         if pool is not None:
-            self._finalizer.detach()
+            if self._finalizer is not None:
+                self._finalizer.detach()
             pool.shutdown(wait=True, cancel_futures=True)
 
 

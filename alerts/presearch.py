@@ -60,6 +60,11 @@ def union(options: Iterable[Anchors]) -> Anchors:
     return frozenset(out)
 
 
+MEMO_TERMS = 200_000
+"""Terms whose probe prefixes a presearcher remembers per field (then it starts over): news vocabularies hold
+a few tens of thousands."""
+
+
 class Presearcher:
     """An index from anchors to plan numbers, plus every prefix the plans evaluate (``probes``), so one
     pass over a document's terms yields both its candidates and which prefixes it holds."""
@@ -82,6 +87,9 @@ class Presearcher:
                     continue
                 table = self.terms if kind == "t" else self.prefixes
                 table.setdefault(field, {}).setdefault(value, []).append(number)
+        # Anchor terms and pairs as sets: a set intersects a set through the hashes both already hold.
+        self.term_keys = {field: frozenset(table) for field, table in self.terms.items()}
+        self.pair_keys = {field: frozenset(table) for field, table in self.pairs.items()}
         # Prefix probes by their first `shortest` characters: one lookup per term turns most terms away.
         self.shortest = {field: min(map(len, table)) for field, table in self.prefixes.items() if table}
         self.heads: dict[str, dict[str, list[str]]] = {}
@@ -90,6 +98,8 @@ class Presearcher:
                 heads = self.heads[field] = {}
                 for prefix in sorted(table, key=len):
                     heads.setdefault(prefix[: self.shortest[field]], []).append(prefix)
+        self.memo: dict[str, dict[str, tuple[str, ...]]] = {field: {} for field in self.heads}
+        """Per field, the probe prefixes each term seen so far starts with."""
 
     @property
     def fields(self) -> frozenset[str]:
@@ -107,31 +117,39 @@ class Presearcher:
         held: set[tuple[str, str]] = set()
         update = found.update
         for field, terms in fields.items():
-            table = self.terms.get(field)
-            if table:
-                hits = table.keys() & terms
+            keys = self.term_keys.get(field)
+            if keys:
+                hits = keys.intersection(terms)
                 if hits:
-                    update(*map(table.__getitem__, hits))
-            pairs = self.pairs.get(field)
-            if pairs:
+                    update(*map(self.terms[field].__getitem__, hits))
+            keys = self.pair_keys.get(field)
+            if keys:
                 known = adjacent.get(field) if adjacent else None
-                hits = pairs.keys() & (adjacent_pairs(terms) if known is None else known)
+                hits = keys.intersection(adjacent_pairs(terms) if known is None else known)
                 if hits:
-                    update(*map(pairs.__getitem__, hits))
-            heads = self.heads.get(field)
-            if heads:
-                prefixes = self.prefixes[field]
-                shortest = self.shortest[field]
+                    update(*map(self.pairs[field].__getitem__, hits))
+            memo = self.memo.get(field)
+            if memo is not None:
                 seen: set[str] = set()
-                for term in terms:
-                    starts = heads.get(term[:shortest])
+                for term, starts in zip(terms, map(memo.get, terms), strict=True):
+                    if starts is None:
+                        starts = self._probes_of(field, term)
                     if starts:
-                        for prefix in starts:
-                            if prefix not in seen and term.startswith(prefix):
-                                seen.add(prefix)
-                                held.add((field, prefix))
-                                update(prefixes[prefix])
+                        seen.update(starts)
+                if seen:
+                    held.update((field, prefix) for prefix in seen)
+                    update(*map(self.prefixes[field].__getitem__, seen))
         return found, held
+
+    def _probes_of(self, field: str, term: str) -> tuple[str, ...]:
+        """The probe prefixes of ``field`` that ``term`` starts with (remembered: vocabularies are small)."""
+        starts = self.heads[field].get(term[: self.shortest[field]]) or ()
+        found = tuple(prefix for prefix in starts if term.startswith(prefix))
+        memo = self.memo[field]
+        if len(memo) >= MEMO_TERMS:
+            memo.clear()
+        memo[term] = found
+        return found
 
 
 def adjacent_pairs(terms: Mapping[str, Sequence[int]]) -> set[tuple[str, str]]:

@@ -532,3 +532,31 @@ def test_auth_headers_follow_the_settings(tmp_path: Any) -> None:
     assert auth_headers(key) == {"authorization": "ApiKey abc"}
     basic = Settings(es={"url": "http://127.0.0.1:9", "username": "u", "password": "p"}, data_dir=tmp_path)
     assert auth_headers(basic) == {"authorization": "Basic dTpw"}
+
+
+def test_batches_shared_with_worker_processes_match_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """match_sources hands shares of a batch to forked workers; their answers are the same, and a failing
+    worker's share is matched in the calling process."""
+    import alerts.matcher
+
+    queries = ["lũ lụt", '"Bắc Ninh"', "ngập*", "bão -mưa", "title:sạt", '"sạt lở" OR cháy']
+    matcher = Matcher.build([MatcherSubscription(f"s{n}", q) for n, q in enumerate(queries)], whitespace_analyzer)
+    pick = Pick(rng=random.Random(5))
+    items = []
+    for number in range(80):
+        doc = make_doc(pick, number)
+        items.append((doc["id"], {k: v for k, v in doc.items() if k != "id"}))
+    monkeypatch.setattr(alerts.matcher, "PARALLEL_MIN", 10**9)
+    alone = matcher.match_sources(items)
+    assert matcher._pool is None and sum(map(len, alone[0].values())) > 0 and alone[1]
+    monkeypatch.setattr(alerts.matcher, "PARALLEL_MIN", 8)
+    assert matcher.match_sources(items) == alone
+    assert (matcher._pool is not None) == (alerts.matcher._cores() > 1)
+    matcher.close()
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(alerts.matcher, "_match_in_worker", broken)
+    assert matcher.match_sources(items) == alone
+    matcher.close()
