@@ -18,23 +18,29 @@ in Python, over what the cluster itself produced:
   makes the subscription a :attr:`Matcher.fallback`, matched by a real search (see :func:`match_documents`),
   so a later change of the query compiler can slow matching down but never make it wrong.
 * Query texts are analyzed by the cluster (``_analyze`` with the fields' ``standard`` analyzer, once per
-  distinct text when the matcher is built: :func:`index.analysis.analyze_terms`), and documents' terms and
-  positions come from the cluster (``_mtermvectors`` on the fields the plans touch, computed from
-  ``_source`` with each field's analyzer; keyword fields give their exact indexed values:
-  :func:`index.analysis.document_terms`). So "the tokens of ``covid-19``", "is ``TP.HCM`` one token", "what
-  does the folded field hold" are answered by the same code that answers them for search. Dates, the only
-  values not read as terms, are parsed as Elasticsearch parses its default date format
-  (:func:`index.analysis.date_millis`, sub-millisecond digits truncated as ES does).
+  distinct text when the matcher is built: :func:`index.analysis.analyze_terms`). Documents' terms and
+  positions are read from their ``_source`` (:class:`SourceReader`): keyword fields are their exact values,
+  and text made only of the characters on which :mod:`alerts.tokenize` provably reproduces the ``standard``
+  analyzer (Lucene's UAX#29 grammar over ASCII, Latin and Vietnamese letters, digits and common punctuation;
+  checked character by character against ``_analyze``) is tokenised in Python; any other document — a
+  character outside that set, a token near the 255-character cap, a value shape the reader does not
+  reproduce — gets its terms from the cluster (``_mtermvectors``: :func:`index.analysis.document_terms`).
+  The ``*_folded`` fields are read as stored. So "the tokens of ``covid-19``", "is ``TP.HCM`` one token",
+  "what does the folded field hold" are answered as the cluster answers them. Dates, the only values not read
+  as terms, are parsed as Elasticsearch parses its default date format (:func:`index.analysis.date_millis`,
+  sub-millisecond digits truncated as ES does).
 
-**Why the cost grows with documents, not subscriptions × documents.** Plans are hash-consed (shared
-subtrees and identical subscriptions are evaluated once per document) and indexed by anchors
-(:mod:`alerts.presearch`): a word anchors on one of its tokens per field, a phrase on one of its tokens, a
-prefix on itself, ``OR`` on the union of its parts, ``AND`` on its most selective required part (the lowest
-estimated document frequency), ``NOT``, dates and match-all on nothing. A document's terms are looked up in
-that index, and only the candidates it yields are evaluated.
+**Why the cost grows with documents, not subscriptions × documents.** Plans are hash-consed (identical
+subscriptions share one) and indexed by anchors (:mod:`alerts.presearch`): a word anchors on one of its
+tokens per field, a phrase on one of its tokens or adjacent pairs, a prefix on itself, ``OR`` on the union of
+its parts, ``AND`` on its most selective required part (the lowest estimated document frequency), ``NOT``,
+dates and match-all on nothing. A document's terms are looked up in that index, and only the candidates it
+yields are evaluated. Each plan is compiled to one Python function (:class:`_Codegen`: set lookups inline,
+a phrase as its adjacent term pairs), and batches are shared with worker processes, one per further core
+(:meth:`Matcher.match_sources`).
 
-:class:`Matcher` is pure (no I/O); :func:`match_documents` is the thin layer that fetches a batch's term
-vectors and dates and calls it.
+:class:`Matcher` is pure (no I/O but its own worker processes); :func:`match_documents` is the thin layer
+that reads a batch's ``_source`` (or takes it from the caller) and calls it.
 """
 
 from __future__ import annotations

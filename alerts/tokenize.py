@@ -23,14 +23,18 @@ text, only the token type differs, which is not indexed), so a token is exactly 
     ML  = (MidLetter | MidNumLet | Single_Quote) X      MN = (MidNum | MidNumLet | Single_Quote) X
     X   = (Extend | Format)*
 
-which :data:`_TOKEN` is. Python's leftmost, greedy search finds that longest match: the alternatives are
-told apart by their first character's class (a letter starts ``A``, a digit ``N``, ``_`` an ``ENL``; a
-``.`` after letters can only continue ``A+ (ML A+)*``, after digits only ``N+ (MN N+)*``), so no greedy step
-ever has to give back what a longer match needs; and ``finditer`` moving on one character where nothing
-matches is the scanner skipping that character. The grammar is written out here rather than taken from the
-``regex`` module's ``\\b{w}`` segmentation because Lucene differs from plain UAX#29 segments in what it keeps
-(a lone ``_`` is no token, ``_a_`` is one, ``©`` is an emoji token) and follows Unicode 9; the classes
-themselves are read from the ``regex`` module's Unicode tables, and tests check them against the node.
+which :attr:`StandardTokenizer.pattern` is (written with one character class per step, and the first
+character consumed before the rest is chosen by what it was, which lets Python's engine skip ahead between
+tokens). Python's leftmost, greedy search finds that longest match: the alternatives are told apart by
+their first character's class (a letter starts ``A``, a digit ``N``, ``_`` an ``ENL``; a ``.`` after letters
+can only continue ``A+ (ML A+)*``, after digits only ``N+ (MN N+)*``), so no greedy step ever has to give
+back what a longer match needs; and ``findall`` moving on one character where nothing matches is the scanner
+skipping that character. The grammar is written out here rather than taken from the ``regex`` module's
+``\\b{w}`` segmentation because Lucene differs from plain UAX#29 segments in what it keeps (a lone ``_`` is
+no token, ``_a_`` is one, ``©`` is an emoji token) and follows Unicode 9 (``¸`` was not yet a letter); the
+classes are read from the ``regex`` module's Unicode tables, less :data:`CHANGED_SINCE_UNICODE_9`, and
+``tests/test_tokenize.py`` checks every safe character in every context against the node — and that a
+character put in the wrong class would be caught.
 
 **Lower-casing** is ``str.lower`` on the whole text, before tokenising: on :data:`SAFE` it maps every
 character to exactly one character of :data:`SAFE` in the same class (checked when the table is built, so

@@ -2,24 +2,26 @@
 subscription, in one run.
 
     .venv/bin/python -m bench.match_bench [--subscriptions 10000] [--background 8000] [--stream 2000]
-                                          [--batch 200] [--baseline-batches 2]
+                                          [--batch 50,100,200] [--baseline-batches 2]
 
 Documents are real news texts (VNTC, ``shared/data/vntc-train.jsonl.xz``: title and body, 450 words on
 average) indexed into a throw-away prefix: ``--background`` older ones, then ``--stream`` new ones to match,
-in batches of ``--batch`` (the writer's batch size). Subscriptions are generated as staff would write them:
-province and commune/ward names from ``vietnam_provinces`` (the 2025 list), topic words and two-syllable
-words drawn from the corpus by document frequency, as phrases, words typed with or without diacritics,
-prefixes, OR groups, NOT exclusions, ``title:`` scopes, ``TP.HCM``/``H5N1``, and a quarter with
-source/kind/topic/sentiment filters.
+in batches of each ``--batch`` size in turn (an alert pass gets the documents written since the last one).
+Subscriptions are generated as staff would write them: province and commune/ward names from
+``vietnam_provinces`` (the 2025 list), topic words and two-syllable words drawn from the corpus by document
+frequency, as phrases, words typed with or without diacritics, prefixes, OR groups, NOT exclusions,
+``title:`` scopes, ``TP.HCM``/``H5N1``, and a quarter with source/kind/topic/sentiment filters.
 
-* **matcher**: ``alerts.matcher.match_documents`` per batch, term-vector fetch included (the matcher is
-  built once; its build time is reported apart);
+* **matcher**: ``alerts.matcher.match_documents`` per batch, reading the batch's ``_source`` included (the
+  alert pass hands it the documents it already read; here it reads them itself), as it runs (sharing big
+  batches with a worker process per further core) and held to one process; the matcher is built once and its
+  worker started by one untimed batch (build time reported apart);
 * **baseline**: one search per subscription restricted to the batch's ids (``alerts.matcher.search_matches``:
   the query ``mediawatch search`` builds plus an ``ids`` filter, 200 searches per ``_msearch``), for the
-  first ``--baseline-batches`` batches, interleaved with the matcher's turns on the same batches.
+  first ``--baseline-batches`` batches of each size, interleaved with the matcher's turns on the same batches.
 
-Both answers are compared on the baseline's batches (they must be equal). Uses ``MEDIAWATCH_ES_URL`` when set,
-else starts the local node.
+Both answers are compared on the baseline's batches (they must be equal), and the matcher's two ways on every
+batch. Uses ``MEDIAWATCH_ES_URL`` when set, else starts the local node.
 """
 
 from __future__ import annotations

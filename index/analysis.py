@@ -1,7 +1,8 @@
 """What the cluster's analyzers make of texts and documents: the inputs of alert matching.
 
 Alert matching (:mod:`alerts.matcher`) evaluates queries in Python, so it must see exactly the tokens the
-cluster indexes and searches with. Everything here asks the cluster itself, never a Python re-implementation:
+cluster indexes and searches with. Everything here asks the cluster itself (the Python tokenizer that spares
+it most documents, for text where it is provably the same, is :mod:`alerts.tokenize`):
 
 * :func:`analyze_terms` — a query text's tokens and positions, from ``_analyze`` (one request per batch of
   texts, split back by offsets);
