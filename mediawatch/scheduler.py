@@ -250,6 +250,12 @@ class Scheduler:
             deliver_due(self.client, self.settings, now=now)
         except Exception as exc:  # the cluster is away for a moment: the next tick tries again
             log.warning("alert pass failed: %s", exc)
+        try:  # situation reports due by e-mail (once per period: web.report_mail)
+            from web.report_mail import send_due_reports
+
+            send_due_reports(self.client, self.settings, now=now)
+        except Exception as exc:
+            log.warning("report e-mails failed: %s", exc)
 
     def run(self) -> None:
         """Tick every ``schedule.tick_seconds`` until stopped; then stop running crawls cleanly."""
