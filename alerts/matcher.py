@@ -45,11 +45,13 @@ that reads a batch's ``_source`` (or takes it from the caller) and calls it.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import math
 import multiprocessing
 import os
+import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -969,6 +971,7 @@ class Matcher:
         self._paired = sorted(phrased | presearcher.pairs.keys())
         """Fields whose adjacent pairs a document's match needs (phrases, pair anchors)."""
         self._pool: ProcessPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         self._pool_size = 0
         self._finalizer: weakref.finalize | None = None
         if reader is None:
@@ -1134,16 +1137,25 @@ class Matcher:
         return max(1, min(_cores(), documents // (PARALLEL_MIN // 2)))
 
     def _worker_pool(self, workers: int) -> ProcessPoolExecutor:
-        if self._pool is None or self._pool_size != workers:
-            self.close()
-            _SHARED[id(self)] = self  # what the forked workers find (they fork at the first submit)
-            self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-            self._pool_size = workers
-            self._finalizer = weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
-        return self._pool
+        with self._pool_lock:
+            if self._pool is None or self._pool_size != workers:
+                self._close()
+                # What the forked workers find (they fork at the first submit). What they inherit is frozen out
+                # of their garbage collection: no finalizer of the parent's objects ever runs in a worker.
+                _SHARED[id(self)] = self
+                self._pool = ProcessPoolExecutor(
+                    workers, mp_context=multiprocessing.get_context("fork"), initializer=gc.freeze
+                )
+                self._pool_size = workers
+                self._finalizer = weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+            return self._pool
 
     def close(self) -> None:
         """Stop the worker processes, if any were started (they also stop when the matcher is collected)."""
+        with self._pool_lock:
+            self._close()
+
+    def _close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
             if self._finalizer is not None:
