@@ -3,7 +3,9 @@
 Starts (or reuses) the local Elasticsearch node, serves the generated news site and forum on
 127.0.0.1:8765, saves an alert on the flood coverage, crawls both sources from ``sources.yaml``, shows
 the e-mail the alert produced (caught by a local SMTP sink the demo starts) and three example searches.
-The node keeps running afterwards so ``mediawatch search …`` works straight away.
+The node keeps running afterwards so ``mediawatch search …`` works straight away. Last, it creates the demo
+administrator ``demo`` (or gives it a new password), saves a weekly report for it, and prints the command that
+starts the web app with that login and password.
 """
 
 from __future__ import annotations
@@ -81,6 +83,45 @@ def demo_alert(settings) -> None:
         console.print(f"[bold]Alert saved[/] {ALERT_NAME!r}: {ALERT_QUERY} → {ALERT_TO} (instant)")
 
 
+DEMO_USER = "demo"
+DEMO_REPORT = "Tình hình mưa lũ (demo)"
+
+
+def demo_admin(settings) -> str:
+    """Create the demo administrator, or give it a fresh password when it exists (through ``web.accounts``, as
+    ``mediawatch users add`` does); returns the password. Also saves a weekly report for it on the flood coverage."""
+    import secrets
+
+    from index.reports import ReportStore, ensure_report_index
+    from index.users import AuditLog, SessionStore, UserStore, ensure_user_indices, iso, now_utc
+    from web.accounts import create_user, set_password
+
+    client = make_client(settings)
+    ensure_user_indices(client, settings)
+    users, sessions = UserStore.of(client, settings), SessionStore.of(client, settings)
+    audit_log = AuditLog.of(client, settings)
+    password = secrets.token_urlsafe(12)
+    min_length = settings.web.min_password_length
+    if users.get(DEMO_USER) is None:
+        create_user(users, audit_log, name=DEMO_USER, password=password, role="admin", min_length=min_length,
+                    actor="demo", display_name="Quản trị viên (demo)")
+    else:
+        users.update(DEMO_USER, {"role": "admin", "active": True})
+        set_password(users, sessions, audit_log, user_id=DEMO_USER, password=password, min_length=min_length,
+                     actor="demo")
+    ensure_report_index(client, settings)
+    reports = ReportStore.of(client, settings)
+    if not any(r.get("name") == DEMO_REPORT for r in reports.for_owner(DEMO_USER)):
+        now = iso(now_utc())
+        record = {"id": secrets.token_hex(8), "owner": DEMO_USER, "name": DEMO_REPORT, "period": "weekly",
+                  "searches": [{"label": "Mưa lũ, ngập lụt", "query": ALERT_QUERY, "filters": {}},
+                               {"label": "Diễn đàn địa phương", "query": "", "filters": {"kinds": ["forum"]}}],
+                  "send_at": None, "recipients": [], "timezone": settings.crawl.timezone, "created": now,
+                  "updated": now, "last_sent": None}
+        reports.create(record["id"], record)
+    return password
+
+
 def show_mail(sink: SmtpSink) -> None:
     console.rule(f"E-mail caught by the local SMTP sink ({len(sink.messages)} message(s))")
     if not sink.messages:
@@ -126,6 +167,12 @@ def main() -> int:
         "\nThe node keeps running. Try: [bold]. .venv/bin/activate && "
         "mediawatch search 'lu lut AND \"Bắc Ninh\"' --json[/]   (stop it with `mediawatch es stop`)"
     )
+    password = demo_admin(settings)
+    console.rule("The web app")
+    console.print("Start it with:\n\n    [bold]. .venv/bin/activate && mediawatch serve[/]\n\n"
+                  f"then open http://localhost:8000/ and log in as [bold]{DEMO_USER}[/] with the password "
+                  f"[bold]{password}[/] (an administrator; a new password on every `make demo`). "
+                  f"The report {DEMO_REPORT!r} is under Báo cáo.", highlight=False)
     return 0
 
 
