@@ -560,3 +560,20 @@ def test_batches_shared_with_worker_processes_match_the_same(monkeypatch: pytest
     monkeypatch.setattr(alerts.matcher, "_match_in_worker", broken)
     assert matcher.match_sources(items) == alone
     matcher.close()
+
+
+def test_phrases_where_terms_share_a_position_are_read_from_positions() -> None:
+    """Term vectors with two terms at one position (never from the standard analyzer, but possible from the
+    cluster) have no single sequence: phrases fall back to positions, with the same answers as the plan nodes."""
+    from alerts.matcher import _View
+
+    queries = ['"a b"', '"x b c"', '"a b c"', '"b a"', "a -\"x c\"", '"c d"']
+    matcher = Matcher.build([MatcherSubscription(f"s{n}", q) for n, q in enumerate(queries)], whitespace_analyzer)
+    stacked = {"a": [0, 5], "x": [0], "b": [1], "c": [2, 7], "d": [9]}
+    doc = DocTerms("d", {"text": stacked, "text_folded": stacked})
+    found = matcher.match([doc], presearch=False)["d"]
+    view = _View(doc, set())
+    expected = [sub for root, subs in zip(matcher._roots, matcher._subscribers, strict=True) if root.check(view)
+                for sub in subs]
+    assert found == expected == ["s0", "s1", "s2", "s4"]
+    assert matcher.match([doc]) == {"d": found}
