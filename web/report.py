@@ -155,6 +155,8 @@ register({
     "reports.f.topics": {"vi": "chủ đề", "en": "topics"},
     "reports.f.sentiments": {"vi": "sắc thái", "en": "tone"},
     "reports.f.places": {"vi": "địa bàn", "en": "places"},
+    "report.err.period_early": {"vi": "Kỳ {value} quá xa trong quá khứ.", "en": "Period {value} is too far back."},
+    "report.err.period_future": {"vi": "Kỳ {value} chưa bắt đầu.", "en": "Period {value} has not started yet."},
     "report.err.period_value": {"vi": "Kỳ {value} không đọc được: dùng {form}.", "en": "Cannot read period {value}: "
                                                                                         "use {form}."},
 })
@@ -247,7 +249,7 @@ def period_key(kind: str, day: date) -> str:
 def zone_of(name: str | None, settings: Settings) -> ZoneInfo:
     try:
         return ZoneInfo(name or settings.crawl.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return ZoneInfo(settings.crawl.timezone)
 
 
@@ -255,7 +257,8 @@ def _start(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, zone).astimezone(UTC)
 
 
-def parse_period(kind: str, text: str | None, zone: ZoneInfo, now: datetime | None = None) -> Period:
+def parse_period(kind: str, text: str | None, zone: ZoneInfo, now: datetime | None = None, lang: str = "en"
+                 ) -> Period:
     """The period ``text`` names for a ``daily`` or ``weekly`` report (see the module docstring); the last complete
     one when ``text`` is empty. :class:`UserError` (one line) for text that is neither form or lies in the future."""
     now = now or datetime.now(UTC)
@@ -274,13 +277,15 @@ def parse_period(kind: str, text: str | None, zone: ZoneInfo, now: datetime | No
             else:
                 day = date.fromisoformat(raw)
         except ValueError:
-            raise UserError(gettext("report.err.period_value", "en", value=repr(raw[:40]), form=form)) from None
+            raise UserError(gettext("report.err.period_value", lang, value=repr(raw[:40]), form=form)) from None
+    if day.year < 1971:
+        raise UserError(gettext("report.err.period_early", lang, value=repr(raw[:40])))
     if kind == "weekly":
         day = day - timedelta(days=day.weekday())
+    if day > today:
+        raise UserError(gettext("report.err.period_future", lang, value=repr(raw[:40])))
     length = 7 if kind == "weekly" else 1
     first, last = day, day + timedelta(days=length - 1)
-    if first > today:
-        raise UserError(f"period {raw[:40]!r} has not started yet")
     start, end = _start(first, zone), _start(last + timedelta(days=1), zone)
     prev_start = _start(first - timedelta(days=length), zone)
     until = None
@@ -416,7 +421,7 @@ def clean_report(data: Mapping[str, Any], settings: Settings, lang: str = "vi"
     timezone = str(data.get("timezone") or settings.crawl.timezone).strip()
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         errors["timezone"] = gettext("report.err.timezone", lang)
     record = {"name": name, "period": period, "searches": searches, "send_at": send_at or None,
               "recipients": recipients, "timezone": timezone}

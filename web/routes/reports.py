@@ -160,7 +160,8 @@ def _delete(request: Request, record: dict[str, Any]) -> None:
 
 def _period(request: Request, record: dict[str, Any], text: str | None):
     ctx = ctx_of(request)
-    return parse_period(record.get("period") or "daily", text, zone_of(record.get("timezone"), ctx.settings))
+    return parse_period(record.get("period") or "daily", text, zone_of(record.get("timezone"), ctx.settings),
+                        lang="en" if request.url.path.startswith("/api/") else language_of(request))
 
 
 def _view(request: Request, record: dict[str, Any], period_text: str | None, lang: str) -> dict[str, Any]:
