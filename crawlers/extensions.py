@@ -62,6 +62,9 @@ class RunRecorder:
 
     def _run(self, reason: str) -> dict[str, Any]:
         self.recorded = True
+        peak = peak_rss_mb()
+        if peak is not None:
+            self.crawler.stats.set_value("mediawatch/peak_rss_mb", peak)
         stats = dict(self.crawler.stats.get_stats())
         stats.setdefault("finish_reason", reason)
         stats.setdefault("finish_time", datetime.now(UTC))
@@ -86,3 +89,15 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory in MB (``VmHWM``; ``ru_maxrss`` would count the parent's at fork)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None

@@ -10,7 +10,7 @@ reason                 cause
 ``refused``            connection refused
 ``timeout``            connect or download timeout (``crawl.timeout``)
 ``connection_lost``    the server closed the connection mid-response
-``too_large``          cancelled: the body is larger than ``crawl.max_page_bytes``
+``too_large``          cancelled: the body (or its decompressed form) is larger than ``crawl.max_page_bytes``
 ``cancelled``          the download was cancelled otherwise (the crawl was stopping)
 ``known``              a known page not due yet: skipped without a request (not a failure)
 ``redirect_refused``   too many redirects, or a redirect leaving ``allowed_domains``
@@ -18,6 +18,7 @@ reason                 cause
 ``private_address``    refused by the SSRF guard: a loopback, private or link-local address (not fetched)
 ``robots``             refused by robots.txt (not a failure)
 ``http_<code>``        an HTTP error status (404, 500, ...)
+``bad_url``            a link that is not a usable http(s) URL
 ``other``              anything else (the log says what)
 =====================  ====================================================================
 
@@ -46,6 +47,7 @@ from scrapy.exceptions import (
     DownloadTimeoutError,
     IgnoreRequest,
     ResponseDataLossError,
+    UnsupportedURLSchemeError,
 )
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import defer
@@ -67,6 +69,8 @@ def classify(failure: Failure) -> str:
         text = str(failure.value).lower()
         if "refused private address" in text:
             return "private_address"
+        if "download_maxsize" in text or "larger than" in text:  # a decompression bomb, cut off
+            return "too_large"
         if "robots.txt" in text:
             return "robots"
         if "known page" in text:
@@ -93,6 +97,8 @@ def classify(failure: Failure) -> str:
     if failure.check(DownloadFailedError, ResponseDataLossError, ResponseNeverReceived, ResponseFailed,
                      net.ConnectionLost, net.ConnectionDone):
         return "connection_lost"
+    if failure.check(UnsupportedURLSchemeError):
+        return "bad_url"
     return "other"
 
 

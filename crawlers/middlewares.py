@@ -12,16 +12,20 @@ thread of this middleware's own, never on the reactor). Then:
 
 If page state cannot be read (the cluster went away mid-crawl), pages are treated as unknown and
 fetched in full: more work, nothing missed.
+
+:class:`RedirectLoopMiddleware` fails a redirect back to a URL already in its chain.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urldefrag, urljoin
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import defer
 
@@ -117,3 +121,20 @@ class PageStateMiddleware:
             log.warning("page state cannot be read (%s); known pages are fetched in full", failure.getErrorMessage())
             self._warned = True
         self._deliver(batch, {})
+
+
+class RedirectLoopMiddleware:
+    """Fails a redirect that points back at a URL already in its chain (``/a`` -> ``/a``, ``/a`` -> ``/b`` ->
+    ``/a``) as ``redirect_refused``. Scrapy's RedirectMiddleware would hand the repeated URL to the
+    scheduler, whose duplicate filter drops it without a word: the page would vanish from the run's record.
+    Sits just below RedirectMiddleware so it sees the 3xx response first."""
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Any:
+        location = response.headers.get(b"Location") if 300 <= response.status < 400 else None
+        if not location:
+            return response
+        target = urldefrag(urljoin(request.url, location.decode("latin-1")))[0]
+        chain = {urldefrag(u)[0] for u in (*request.meta.get("redirect_urls", ()), request.url)}
+        if target in chain:
+            raise IgnoreRequest(f"redirect loop: {request.url} -> {target}")
+        return response

@@ -37,6 +37,8 @@ class CrawlReport:
     bytes: int = 0
     empty_text: int = 0  # pages whose main text could not be found
     no_date: int = 0  # documents without a publication date
+    failed_urls: list[dict[str, str]] = field(default_factory=list)  # the first URLs that failed, and why
+    peak_rss_mb: float | None = None  # the crawl process's peak memory (VmHWM)
     run_id: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -67,6 +69,8 @@ class CrawlReport:
             bytes=int(stats.get("downloader/response_bytes", 0)),
             empty_text=int(stats.get("mediawatch/empty_text", 0)) + int(stats.get("mediawatch/empty_posts", 0)),
             no_date=int(stats.get("mediawatch/no_date", 0)),
+            failed_urls=list(stats.get("mediawatch/failed_urls") or []),
+            peak_rss_mb=stats.get("mediawatch/peak_rss_mb"),
             run_id=run_id or str(stats.get("mediawatch/run_id") or uuid.uuid4().hex),
             stats={k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in stats.items()},
         )
@@ -86,7 +90,7 @@ class CrawlReport:
         """The run document stored in ``<prefix>-runs``."""
         keep = ("run_id", "source", "finish_reason", "health", "problems", "pages", "bytes", "documents", "created",
                 "updated", "unchanged", "not_modified", "skipped_known", "rejected", "spooled", "robots_refused",
-                "failures", "empty_text", "no_date")
+                "failures", "empty_text", "no_date", "failed_urls", "peak_rss_mb")
         run = {k: getattr(self, k) for k in keep}
         run.update(
             source_name=source_name, kind=kind, host=socket.gethostname(), pid=os.getpid(),

@@ -32,7 +32,8 @@ REDIRECT_MAX_TIMES = 5
 ITEM_PIPELINES = {"crawlers.pipelines.EnrichPipeline": 500, "crawlers.pipelines.IndexPipeline": 800}
 # The SSRF guard and the source's scope come first (nothing refused is requested, robots.txt included);
 # page state is looked up just before a page is requested, after robots.txt allows it.
-DOWNLOADER_MIDDLEWARES = {"crawlers.netguard.NetGuardMiddleware": 50, "crawlers.middlewares.PageStateMiddleware": 150}
+DOWNLOADER_MIDDLEWARES = {"crawlers.netguard.NetGuardMiddleware": 50, "crawlers.middlewares.PageStateMiddleware": 150,
+                          "crawlers.middlewares.RedirectLoopMiddleware": 650}  # RedirectMiddleware is 600
 # Every DNS answer passes the SSRF guard: refused addresses never reach a connection.
 TWISTED_DNS_RESOLVER = "crawlers.netguard.GuardedResolver"
 EXTENSIONS = {"crawlers.extensions.RunRecorder": 0}

@@ -153,6 +153,8 @@ RUN_PROPERTIES: dict[str, Any] = {
     "empty_text": {"type": "integer"},
     "no_date": {"type": "integer"},
     "failures": {"type": "object", "dynamic": True},  # fetch outcome -> count (dns, timeout, http_500, ...)
+    "failed_urls": {"type": "object", "enabled": False},  # [{url, reason}], the first ones, for people to look at
+    "peak_rss_mb": {"type": "float"},  # the crawl process's peak memory
     "stats": {"type": "object", "enabled": False},  # Scrapy's raw statistics, kept as they were
 }
 

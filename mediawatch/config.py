@@ -174,6 +174,10 @@ class CrawlSettings(_Section):
     # (IP addresses, networks like 10.1.0.0/16, or host names); empty: none (the SSRF guard,
     # crawlers.netguard). The tests and the demo allow 127.0.0.1 for the local test site.
     allow_private_hosts: TextList = []
+    # Bounds against hostile sites: sitemaps followed per crawl (a sitemap index may list thousands), and
+    # links taken from one page, feed or sitemap (the rest are counted and left).
+    max_sitemaps: int = Field(default=1000, ge=1, le=1_000_000)
+    max_links_per_page: int = Field(default=20_000, ge=1, le=10_000_000)
     # A run whose failed fetches (network errors, HTTP 5xx, refused redirects) exceed this share of
     # its requests is reported "degraded".
     max_error_share: float = Field(default=0.1, ge=0, le=1, allow_inf_nan=False)

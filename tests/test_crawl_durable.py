@@ -92,7 +92,7 @@ def test_run_crawl_honours_the_settings_object_it_is_given(
         from mediawatch.config import Settings
         from crawlers.runner import run_crawl, select_sources
         s = Settings(es={{"url": {cluster.url!r}}}, index={{"prefix": {prefix!r}}}, data_dir={str(tmp_path / "data")!r},
-                     crawl={{"sources_file": {str(sources)!r}}},
+                     crawl={{"sources_file": {str(sources)!r}, "allow_private_hosts": ["127.0.0.1"]}},
                      enrich={{"topic_model": {str(topic)!r}, "sentiment_model": {str(feeling)!r}}})
         outcome = run_crawl(s, select_sources(s, ["bacninh-forum"]))
         raise SystemExit(outcome.exit_code)

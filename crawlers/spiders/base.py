@@ -29,6 +29,8 @@ from index.pages import KnownPage, RevisitPolicy
 from mediawatch.config import Settings
 from mediawatch.errors import UserError
 
+MAX_NOTED_URLS = 200
+
 
 class SourceSpider(scrapy.Spider):
     """Crawls exactly one registered source: ``scrapy crawl <kind> -a source=ID``."""
@@ -117,12 +119,29 @@ class SourceSpider(scrapy.Spider):
         reason = classify(failure)
         self.crawler.stats.inc_value(FETCH + reason)
         request = getattr(failure, "request", None)
+        if reason not in ("known", "robots", "offsite") and request is not None:
+            self.note_url(request.url, reason)
         if request is not None and request.meta.get("mw_entry"):
             self.count("entry_failed")
         if failure.check(KnownFresh):
             yield from self.known_fresh(request, failure.value.known)
         elif reason not in ("robots", "offsite"):
             self.logger.info("fetch failed (%s): %s", reason, getattr(request, "url", "?"))
+
+    def note_url(self, url: str, reason: str) -> None:
+        """Keep the first URLs that failed or gave nothing, with why, for the run's record (bounded)."""
+        noted = self.crawler.stats.get_value("mediawatch/failed_urls") or []
+        if len(noted) < MAX_NOTED_URLS:
+            noted.append({"url": url[:500], "reason": reason})
+            self.crawler.stats.set_value("mediawatch/failed_urls", noted)
+
+    def capped(self, items: list[Any], what: str, url: str) -> list[Any]:
+        """At most ``crawl.max_links_per_page`` of ``items`` (links, entries); the rest counted and noted."""
+        limit = self.mw_settings.crawl.max_links_per_page
+        if len(items) > limit:
+            self.count(f"{what}_capped", len(items) - limit)
+            self.note_url(url, f"{what}_capped")
+        return items[:limit]
 
     def known_fresh(self, request: scrapy.Request, known: KnownPage) -> Iterator[Any]:
         """A known page was not requested (not due yet). Nothing to do by default."""

@@ -39,10 +39,16 @@ class NewsSpider(SourceSpider):
     # -- discovery -------------------------------------------------------------------------
     def parse_feed(self, response: Response) -> Iterator[Any]:
         feed = feedparser.parse(response.body)
-        if not feed.entries:
-            self.logger.warning("feed %s has no entries (%s)", response.url, feed.get("bozo_exception", "empty"))
+        broken = feed.get("bozo") and not isinstance(
+            feed.get("bozo_exception"), feedparser.CharacterEncodingOverride | feedparser.NonXMLContentType)
+        if broken:  # read as far as it goes; what could be read is used
+            self.logger.warning("feed %s is malformed: %s", response.url, feed.get("bozo_exception"))
+            self.note_url(response.url, "bad_feed")
+        elif not feed.entries:
+            self.logger.warning("feed %s has no entries", response.url)
+            self.note_url(response.url, "empty_feed")
         self.count("feed_entries", len(feed.entries))
-        for entry in feed.entries:
+        for entry in self.capped(list(feed.entries), "feed_entries", response.url):
             link = entry.get("link")
             if not link:
                 continue
@@ -51,22 +57,44 @@ class NewsSpider(SourceSpider):
             yield from self.article_request(response.urljoin(link), published_hint=hint)
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        """Sitemaps and sitemap indexes (gzipped too). Bounded: a compressed sitemap inflates to at most
+        ``crawl.max_page_bytes``, at most ``crawl.max_sitemaps`` sitemaps are followed per crawl, and at
+        most ``crawl.max_links_per_page`` entries are taken from one (the rest counted)."""
         body = response.body
         if body[:2] == b"\x1f\x8b":
-            body = gunzip(body)
+            try:
+                body = gunzip(body, max_size=self.mw_settings.crawl.max_page_bytes)
+            except ValueError:  # scrapy's decompression size guard (a sitemap bomb)
+                self.count("sitemap_too_large")
+                self.note_url(response.url, "too_large")
+                return
         try:
             sitemap = Sitemap(body)
         except Exception as exc:  # lxml raises several types on junk
             self.logger.warning("sitemap %s is not valid XML: %s", response.url, exc)
+            self.note_url(response.url, "bad_sitemap")
             return
-        for entry in sitemap:
+        usable = 0
+        capped_noted = False
+        for entry in self.capped(list(sitemap), "sitemap_entries", response.url):
             loc = entry.get("loc")
             if not loc or not self.source.allows(loc):
                 continue
+            usable += 1
             if sitemap.type == "sitemapindex":
+                followed = int(self.crawler.stats.get_value("mediawatch/sitemaps_followed", 0))
+                if followed >= self.mw_settings.crawl.max_sitemaps:
+                    self.count("sitemaps_capped")
+                    if not capped_noted:
+                        self.note_url(response.url, "sitemaps_capped")
+                        capped_noted = True
+                    continue
+                self.count("sitemaps_followed")
                 yield self.request(loc, self.parse_sitemap, priority=10)
             elif self.source.is_article_url(loc) or not self.source.article_patterns:
                 yield from self.article_request(loc)
+        if not usable:  # nothing in it this source can use (or XML so broken nothing could be read)
+            self.note_url(response.url, "empty_sitemap")
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         if not isinstance(response, TextResponse):
@@ -75,7 +103,7 @@ class NewsSpider(SourceSpider):
         if not patterns and self.looks_like_article(response):
             yield from self.parse_article(response)
         # Domain filtering by the source (LinkExtractor's allow_domains compares host:port).
-        for link in LinkExtractor(unique=True).extract_links(response):
+        for link in self.capped(LinkExtractor(unique=True).extract_links(response), "links", response.url):
             url = link.url
             if not self.source.allows(url):
                 continue
@@ -118,6 +146,7 @@ class NewsSpider(SourceSpider):
         )
         if not article.text.strip():
             self.count("empty_text")
+            self.note_url(response.url, "no_text")
             self.logger.warning("no article text found at %s", response.url)
             yield self.page(self.page_state(response, "article", content_hash=None))
             return
