@@ -252,3 +252,71 @@ def test_admins_see_the_corrections_page(page, live_app) -> None:
     response = other.goto(f"{live_app.url}/admin/corrections")
     assert response is not None and response.status == 403
     analyst.close()
+
+
+# --- without a cluster ------------------------------------------------------------------------------------------
+
+def test_apply_correction_puts_the_models_tags_aside() -> None:
+    from index.corrections import apply_correction
+
+    update = {"topic": "law", "topics": [{"label": "law", "score": 0.8}],
+              "sentiment": {"label": "negative", "score": 0.9}, "models": {"topic": "t@1"}}
+    record = {"doc_id": "d", "topic": "sports", "by": "analyst1", "at": "2026-11-30T01:00:00+00:00",
+              "previous": {"topic": "law", "sentiment": "negative"}}
+    apply_correction(update, record)
+    assert update["topic"] == "sports" and update["sentiment"] == {"label": "negative", "score": 0.9}
+    assert update["model_tags"] == {"topic": "law", "sentiment": "negative"}
+    assert update["corrected"] == {"topic": "sports", "by": "analyst1", "at": "2026-11-30T01:00:00+00:00"}
+    assert update["topics"] == [{"label": "law", "score": 0.8}]  # the models' scores stay
+    untouched = {"topic": "law"}
+    assert apply_correction(untouched, None) == {"topic": "law"}
+
+
+def test_the_crawls_tagging_applies_corrections_and_never_overwrites_one_it_cannot_read(monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from crawlers import pipelines
+    from crawlers.items import DocumentItem
+    from mediawatch.config import Settings
+
+    monkeypatch.setattr(pipelines, "get_tagger", lambda settings: None)
+    monkeypatch.setattr(pipelines, "tag_documents", lambda inputs, tagger: [
+        {"topic": "law", "topics": [{"label": "law", "score": 0.7}], "sentiment": {"label": "negative", "score": 0.9},
+         "models": {"topic": "t@1", "sentiment": "s@1"}, "enriched_at": "2026-12-01T00:00:00+00:00"}
+        for _ in inputs])
+
+    class Lookup:
+        def __init__(self, found: dict | None) -> None:
+            self.found = found
+
+        def latest(self, ids: list[str]) -> dict:
+            if self.found is None:
+                raise ConnectionError("the cluster went away")
+            return {i: r for i, r in self.found.items() if i in ids}
+
+    counts: dict[str, int] = {}
+    stats = SimpleNamespace(inc_value=lambda key, n=1: counts.__setitem__(key, counts.get(key, 0) + n))
+    pipe = pipelines.EnrichPipeline(SimpleNamespace(stats=stats, spider=None), Settings(), None, Lookup(None))
+
+    def item(doc_id: str) -> DocumentItem:
+        return DocumentItem(id=doc_id, url=f"http://x/{doc_id}", source="s", source_name="S", kind="news", title="T",
+                            text="Mưa lớn ở Từ Sơn.", content_hash=doc_id, language="vi")
+
+    try:
+        broken = [item("a"), item("b")]
+        pipe._tag(broken)
+        assert all(i.topic is None and i.sentiment is None for i in broken)  # stored tags (and corrections) kept
+        assert counts["mediawatch/correction_errors"] == 2
+        assert "topic" not in broken[0].to_source()
+        pipe.corrections = Lookup({"a": {"doc_id": "a", "sentiment": "positive", "by": "analyst2",
+                                         "at": "2026-11-30T01:00:00+00:00"}})
+        fine = [item("a"), item("b")]
+        pipe._tag(fine)
+        corrected, plain = fine
+        assert corrected.sentiment == {"label": "positive", "score": 1.0} and corrected.topic == "law"
+        assert corrected.model_tags == {"topic": "law", "sentiment": "negative"}
+        assert corrected.to_source()["corrected"] == {"sentiment": "positive", "by": "analyst2",
+                                                      "at": "2026-11-30T01:00:00+00:00"}
+        assert plain.sentiment["label"] == "negative" and plain.corrected is None and plain.model_tags is None
+    finally:
+        pipe.pool.shutdown(wait=False)

@@ -196,3 +196,21 @@ def test_periods_and_automatic_interval() -> None:
     assert choose_interval(at("2020-01-01"), at("2026-11-30"), "auto", ZONE) == "month"
     assert choose_interval(at("1990-01-01"), at("2026-11-30"), "auto", ZONE) == "year"
     assert choose_interval(at("1990-01-01"), at("2026-11-30"), "week", ZONE) == "week"
+
+
+def test_charts_are_plain_accessible_svg() -> None:
+    from web.charts import Column, column_chart, share_chart
+
+    columns = [Column("01/11", "01/11/2026", 3, "2026-11-01T00:00:00+07:00"),
+               Column("02/11", "02/11/2026", 0, "2026-11-02T00:00:00+07:00"),
+               Column("03/11", "03/11/2026", 12, "2026-11-03T00:00:00+07:00")]
+    svg = str(column_chart(columns, chart_id="v", title="Số bài <theo> ngày", desc="Mô tả", testid="vol"))
+    assert svg.count('data-testid="vol-point"') == 3 and 'data-count="12"' in svg and 'data-count="0"' in svg
+    assert '<title id="v-t">Số bài &lt;theo&gt; ngày</title>' in svg and 'aria-labelledby="v-t v-d"' in svg
+    assert "style" not in svg and "<script" not in svg
+    shares = share_chart(columns, [{"negative": 1, "positive": 2}, {}, {"neutral": 12}], ["negative", "neutral",
+                         "positive"], chart_id="s", title="t", desc="d", testid="sh", name=str,
+                         percent=lambda x: f"{x:.0%}")
+    text = str(shares)
+    assert text.count('data-testid="sh-point"') == 3 and 'class="empty"' in text  # an empty day is still a point
+    assert 'fill="url(#s-p-negative)"' in text and "negative 1 (33%)" in text and "style" not in text
