@@ -319,4 +319,6 @@ def test_the_crawls_tagging_applies_corrections_and_never_overwrites_one_it_cann
                                                       "at": "2026-11-30T01:00:00+00:00"}
         assert plain.sentiment["label"] == "negative" and plain.corrected is None and plain.model_tags is None
     finally:
-        pipe.pool.shutdown(wait=False)
+        for pool in (pipe.pool, getattr(pipe, "beside", None)):
+            if pool is not None:
+                pool.shutdown(wait=False)
