@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
-from index.folding import fold
+from enrich.folding import fold
 
 Anchor = tuple[str, str, str]
 """``("t", field, term)``: the field holds exactly this indexed term; ``("b", field, "a b")``: the field holds

@@ -92,7 +92,7 @@ def main() -> None:
         for i in range(args.documents):
             now = datetime.now(UTC).isoformat()
             text = f"Tin nhanh mã tin {i:05d}: mưa lớn gây ngập cục bộ ở phường Đại Phúc, thành phố Bắc Ninh."
-            from index.folding import fold
+            from enrich.folding import fold
 
             writer.add(docs_alias(settings), f"lat-{i}", {
                 "id": f"lat-{i}", "url": f"http://bench.local/{i}", "source": "bench", "kind": "news",

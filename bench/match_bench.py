@@ -47,8 +47,8 @@ from elasticsearch import Elasticsearch, helpers
 
 import alerts.matcher
 from alerts.matcher import Matcher, MatcherSubscription, match_documents, search_matches
+from enrich.folding import fold
 from index.analysis import analyze_terms, term_shares
-from index.folding import fold
 from index.mappings import docs_alias, ensure_indices
 from mediawatch.config import Settings
 

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from index.folding import fold
+from enrich.folding import fold
 
 
 def _now() -> datetime:

@@ -22,7 +22,7 @@ Model card
   ``thành phố``) maps to the one unit all of its communes went into, else to its province. A province
   merged into another maps to today's province.
 * **Matching.** Over the title and text, on words folded like search folds them
-  (:func:`index.folding.fold`), so "phuong Tu Son" matches as "phường Từ Sơn"; where a word carries
+  (:func:`enrich.folding.fold`), so "phuong Tu Son" matches as "phường Từ Sơn"; where a word carries
   diacritics they must be the official ones (tone placement aside: "Hoà" = "Hòa"), so "Huệ" is not
   "Huế". A name with its type word before it ("xã", "phường", "đặc khu", "thị trấn", "tỉnh",
   "thành phố"/"TP.", "huyện", "quận", "thị xã"/"TX.", in any case) or after it in English ("Tu Son
@@ -66,7 +66,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from index.folding import fold_char
+from enrich.folding import fold_char
 
 #: Bump when the matching rules change: it is part of :func:`places_version`, so backfill re-tags.
 RULES_VERSION = "1"
@@ -175,7 +175,7 @@ class _Hit:
 
 def _fold_table() -> dict[int, str]:
     """Each precomposed Latin letter (Latin-1 to Latin Extended-B, Latin Extended Additional: all of
-    Vietnamese) -> :func:`index.folding.fold_char` of it, for ``str.translate``: the same folding as
+    Vietnamese) -> :func:`enrich.folding.fold_char` of it, for ``str.translate``: the same folding as
     search, at C speed (``fold`` goes character by character in Python)."""
     table: dict[int, str] = {}
     for lo, hi in ((0xC0, 0x250), (0x1E00, 0x1F00)):
@@ -190,7 +190,7 @@ _FOLD = _fold_table()
 
 
 def fold_text(text: str) -> str:
-    """``index.folding.fold`` for Latin text (the only text names are in), at C speed."""
+    """``enrich.folding.fold`` for Latin text (the only text names are in), at C speed."""
     return text.translate(_FOLD).lower()
 
 

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from html import escape
 
-from index.folding import fold, fold_with_offsets
+from enrich.folding import fold, fold_with_offsets
 from index.query import And, Node, Not, Or, Phrase, Term
 
 FRAGMENT_CHARS = 160

@@ -20,7 +20,7 @@ from mediawatch.errors import SchemaOutdated
 
 # The integration-test distribution ships no analysis-common module (no asciifolding), so
 # diacritic-insensitive search uses sibling fields: `title` keeps diacritics (lũ ≠ lu) and
-# `title_folded` holds Python-folded text (index.folding.fold: "lũ lụt" -> "lu lut"). Both use the
+# `title_folded` holds Python-folded text (enrich.folding.fold: "lũ lụt" -> "lu lut"). Both use the
 # core `standard` analyzer; queries search both, so exact-diacritic matches score higher.
 TEXT = {"type": "text", "analyzer": "standard"}
 
@@ -316,7 +316,7 @@ REPORT_PROPERTIES: dict[str, Any] = {
 
 def _fold_author_and_section(source: dict[str, Any], version: int) -> dict[str, Any]:
     """docs v2 -> v3: author and section gain folded siblings."""
-    from index.folding import fold
+    from enrich.folding import fold
 
     if version < 3:
         for name in ("author", "section"):

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NoReturn
 
-from index.folding import fold
+from enrich.folding import fold
 from mediawatch.errors import QuerySyntaxError
 
 __all__ = [

@@ -37,9 +37,9 @@ from alerts.matcher import (
     search_matches,
 )
 from alerts.presearch import Presearcher
+from enrich.folding import fold
 from index.analysis import TermStats, analyze_terms, date_millis, document_terms, term_shares
 from index.client import make_client
-from index.folding import fold
 from index.mappings import docs_alias, ensure_indices
 from index.query import parse
 from index.search import search

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from enrich.folding import fold
 from index.client import make_client
-from index.folding import fold
 from index.mappings import docs_alias, ensure_indices
 from index.search import Hit, SearchRequest, format_instant, search
 from index.writer import BulkWriter

@@ -29,8 +29,8 @@ from alerts.tokenize import (
     standard_tokens,
     word_break_classes,
 )
+from enrich.folding import fold
 from index.analysis import analyze_terms
-from index.folding import fold
 from tests.conftest import Cluster
 
 VNTC = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "vntc-train.jsonl.xz"
