@@ -66,8 +66,9 @@ def ids(live_app) -> dict[str, str]:
 def axe_findings(page: Any) -> list[dict[str, Any]]:
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page)
-    return results.response["violations"]
+    results = Axe().run(page).response
+    assert results["testEngine"]["name"] == "axe-core" and len(results["passes"]) >= 10, "axe did not check the page"
+    return results["violations"]
 
 
 def describe(violations: list[dict[str, Any]]) -> str:
