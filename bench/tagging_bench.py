@@ -4,6 +4,12 @@ texts and batches, pre-tokenised outside the timer. One run, same process.
 
     .venv/bin/python -m bench.tagging_bench [--docs 512] [--batch-size 32] [--rounds 5]
 
+The whole enrichment of a document is timed too: language identification, topic and sentiment, places
+(``enrich.places``) and the story signature, done one after the other, and done the way the crawl's
+tagging thread does it (places and the story signature found on a helper thread while the models run, as
+``crawlers.pipelines.EnrichPipeline`` does; language is found by the spider, on another thread, also
+alongside the tagging). Its ratio against the faster bare forward is the figure with places included.
+
 The bare forward runs two ways: the batches in turn on torch's intra-op threads (the library at its
 defaults), and the same batches spread over the tagger's CPU workers, one single-threaded batch per
 worker (the schedule the full path uses). The ratio that counts is against the faster of the two.
@@ -17,30 +23,40 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
 import torch
 
 from enrich.data import read_examples, split
+from enrich.language import detect_language
+from enrich.places import find_places, gazetteer
 from enrich.stories import signature
 from enrich.tagger import SENTIMENT_CHARS, Tagger, topic_char_budget
 from mediawatch.config import get_settings
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "vntc-train.jsonl.xz"
+HOME = "24"  # the sources' home province: resolves place names several provinces share
 
 
-def interleaved(fns, rounds: int) -> list[list[float]]:
+def interleaved(fns, rounds: int, cpu: list[list[float]] | None = None) -> list[list[float]]:
     """Seconds per round of each function, the functions taking turns within every round (after one
-    warm-up call each), so a slow spell of the machine hits all of them alike."""
+    warm-up call each), so a slow spell of the machine hits all of them alike. ``cpu``, when given, gets
+    the process's CPU seconds per round of each (all threads: less sensitive to other load on a shared
+    machine, blind to how well the cores are kept busy)."""
     for fn in fns:
         fn()
     runs: list[list[float]] = [[] for _ in fns]
+    if cpu is not None:
+        cpu.extend([] for _ in fns)
     for _ in range(rounds):
-        for fn, times in zip(fns, runs, strict=True):
-            start = time.perf_counter()
+        for i, (fn, times) in enumerate(zip(fns, runs, strict=True)):
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             times.append(time.perf_counter() - start)
+            if cpu is not None:
+                cpu[i].append(time.process_time() - start_cpu)
     return runs
 
 
@@ -93,9 +109,44 @@ def main() -> None:
         for d in docs:
             signature(d["text"])
 
-    runs = interleaved([bare, bare_workers, full, full_one_worker, stories], args.rounds)
-    t_bare, t_workers, t_full, t_one, t_story = (statistics.median(r) for r in runs)
-    bare_runs, worker_runs, full_runs, one_runs, _ = runs
+    def places() -> None:
+        for d in docs:
+            find_places(d["title"], d["text"], home=HOME)
+
+    def language() -> None:
+        for d in docs:
+            detect_language(d["text"], hint="vi")
+
+    def rest(batch: list[dict]) -> None:
+        """What the crawl does beside the models for a batch: language, places, story signatures."""
+        for d in batch:
+            detect_language(d["text"], hint="vi")
+            find_places(d["title"], d["text"], home=HOME)
+            signature(d["text"])
+
+    def everything_in_turn() -> None:
+        for start in range(0, n, args.batch_size):
+            batch = docs[start:start + args.batch_size]
+            tagger.tag(batch)
+            rest(batch)
+
+    beside = ThreadPoolExecutor(1, thread_name_prefix="places")
+
+    def everything_beside() -> None:
+        for start in range(0, n, args.batch_size):
+            batch = docs[start:start + args.batch_size]
+            pending = beside.submit(rest, batch)
+            tagger.tag(batch)
+            pending.result()
+
+    gazetteer()
+    n = len(docs)
+    cpu: list[list[float]] = []
+    runs = interleaved([bare, bare_workers, full, full_one_worker, stories, places, language, everything_in_turn,
+                        everything_beside], args.rounds, cpu)
+    t_bare, t_workers, t_full, t_one, t_story, t_places, t_lang, t_all, t_beside = (
+        statistics.median(r) for r in runs)
+    bare_runs, worker_runs, full_runs, one_runs, _, _, _, all_runs, beside_runs = runs
 
     def ratios(bases: list[float], tested: list[float]) -> str:
         values = sorted(b / t for b, t in zip(bases, tested, strict=True))
@@ -103,7 +154,6 @@ def main() -> None:
         return f"{median:6.3f}  (median of the rounds' ratios; range {values[0]:.3f}-{values[-1]:.3f})"
 
     faster = [min(a, b) for a, b in zip(bare_runs, worker_runs, strict=True)]
-    n = len(docs)
     print(
         f"{n} VNTC dev articles, batch size {args.batch_size}, device {tagger.topic.device}, "
         f"{torch.get_num_threads()} torch threads, {tagger.workers.count} workers, "
@@ -120,9 +170,21 @@ def main() -> None:
         ("ratio full / bare over the workers", ratios(worker_runs, full_runs)),
         ("ratio full with 1 worker / bare in turn", ratios(bare_runs, one_runs)),
         ("end-to-end cost per document", f"{1000 * t_full / n:8.2f} ms tagging + {1000 * t_story / n:.2f} ms stories"),
+        ("  and each alone: places, language",
+         f"{1000 * t_places / n:8.2f} ms places + {1000 * t_lang / n:.2f} ms language"),
+        ("language+tags+places+stories, in turn", f"{n / t_all:8.1f} docs/s"),
+        ("the same, places etc. beside the models (crawl)", f"{n / t_beside:8.1f} docs/s"),
+        ("ratio with places, in turn / faster bare", ratios(faster, all_runs)),
+        ("ratio with places, as the crawl / faster bare", ratios(faster, beside_runs)),
+        ("CPU time: ratio tagging path / bare over workers", ratios(cpu[1], cpu[2])),
+        ("CPU time: ratio with places, in turn / bare workers", ratios(cpu[1], cpu[7])),
+        ("CPU time: ratio with places, as the crawl / bare workers", ratios(cpu[1], cpu[8])),
+        ("CPU time per document: places, language, stories",
+         f"{1000 * statistics.median(cpu[5]) / n:8.2f} ms + {1000 * statistics.median(cpu[6]) / n:.2f} ms + "
+         f"{1000 * statistics.median(cpu[4]) / n:.2f} ms"),
     ]
     for label, value in rows:
-        print(f"{label:<49}: {value}")
+        print(f"{label:<56}: {value}")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ class EnrichPipeline:
         self.corrections = corrections
         self.recent = RecentStories()
         self.pool = executor("tagging")
+        self.beside = executor("tagging-beside")  # places and story signatures, while the models run
         self.slots = defer.DeferredSemaphore(QUEUED_BATCHES)
         self.pending: list[tuple[DocumentItem, defer.Deferred]] = []
         self.timer: Any = None
@@ -100,6 +101,11 @@ class EnrichPipeline:
         """Tagging thread: tag and group ``items`` in place."""
         stats = self.crawler.stats
         inputs = [item.enrich_input() for item in items]
+        # Places and story signatures are pure Python: found on a thread beside this one while the models
+        # run (their forward passes release the GIL), they overlap the tagging instead of following it.
+        home = getattr(getattr(self.crawler.spider, "source", None), "province", None)
+        found_places = self.beside.submit(lambda: [find_places(d["title"], d["text"], home=home) for d in inputs])
+        found_members = self.beside.submit(story_members, inputs)
         try:
             updates = tag_documents(inputs, get_tagger(self.settings))
         except Exception:
@@ -115,7 +121,7 @@ class EnrichPipeline:
             stats.inc_value("mediawatch/correction_errors", len(items))
             return
         try:
-            members = story_members(inputs)
+            members = found_members.result()
             stored = self.stored.candidates(story_bands(members)) if self.stored else []
             stories = story_fields(members, [member_from_stored(s) for s in stored],
                                    threshold=self.settings.story_threshold, recent=self.recent)
@@ -123,9 +129,8 @@ class EnrichPipeline:
             log.warning("story grouping of a batch failed (%s); documents are indexed without a story", exc)
             stats.inc_value("mediawatch/story_errors", len(items))
             stories = [{} for _ in items]
-        home = getattr(getattr(self.crawler.spider, "source", None), "province", None)
         try:
-            places = [{"places": find_places(d["title"], d["text"], home=home)} for d in inputs]
+            places = [{"places": found} for found in found_places.result()]
             for update in updates:
                 update["models"] = {**update["models"], "places": places_version()}
         except Exception:  # places are left for backfill; the tags are kept
@@ -144,6 +149,7 @@ class EnrichPipeline:
         if self.running:
             await maybe_deferred_to_future(defer.DeferredList(list(self.running)))
         self.pool.shutdown(wait=False)
+        self.beside.shutdown(wait=False)
 
 
 class IndexPipeline:
