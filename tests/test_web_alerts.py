@@ -347,3 +347,14 @@ def test_alert_pages_fit_a_phone_and_speak_english(pages, live_app, path: str) -
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375, "no sideways scrolling"
     phone.goto(live_app.url + path + ("&" if "?" in path else "?") + "lang=en")
     assert phone.locator("h1").inner_text() in ("My alerts", "New alert")
+
+
+def test_the_alert_test_page_has_no_serious_axe_violations(page, live_app) -> None:
+    """The list, form and detail pages are in tests/test_web_a11y.py; here the test page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    alert = new_alert(live_app, "analyst1", name="Kiểm tra truy cập")
+    login(page, live_app, "analyst1", next_path=f"/alerts/{alert['id']}/test?days=30")
+    assert page.get_by_test_id("test-hits").locator("li").count() >= 1
+    blocking = [v for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+    assert not blocking, [(v["id"], v["help"]) for v in blocking]

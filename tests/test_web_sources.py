@@ -303,3 +303,23 @@ def test_the_sources_page_fits_a_phone(pages, live_app) -> None:
     phone.goto(f"{live_app.url}/admin/sources/new?lang=en")
     assert phone.locator("h1").inner_text() == "Add a source"
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_the_other_source_pages_have_no_serious_axe_violations(pages, live_app, site) -> None:
+    """The list and form pages are in tests/test_web_a11y.py; here the detail, run and check pages."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = pages(viewport={"width": 1280, "height": 900})
+    login(page, live_app, "admin", next_path="/admin/sources/bacninh-news")
+    run_id = page.locator("[data-testid=runs] tbody tr").first.get_attribute("data-run")
+    article = next(a for a in site.site.catalog.articles if a.role is None and a.language == "vi")
+    for path in ("/admin/sources/bacninh-news", f"/admin/sources/bacninh-news/runs/{run_id}", "check"):
+        if path == "check":
+            page.goto(f"{live_app.url}/admin/sources/check")
+            page.locator("#url").fill(article.url)
+            with page.expect_navigation():
+                page.get_by_test_id("check-run").click()
+        else:
+            page.goto(live_app.url + path)
+        blocking = [v for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+        assert not blocking, (path, [(v["id"], v["help"]) for v in blocking])

@@ -108,6 +108,8 @@ register({
     "alerts.spike_min": {"vi": "Ít nhất bao nhiêu tin", "en": "At least this many documents"},
     "alerts.spike_window": {"vi": "Số ngày so sánh", "en": "Days compared"},
     "alerts.options": {"vi": "Tùy chọn", "en": "Options"},
+    "alerts.copies_on": {"vi": "Báo cả các bản đăng lại", "en": "Syndicated copies notified too"},
+    "alerts.copies_off": {"vi": "Bản đăng lại của cùng tin: ghi “+N nguồn”", "en": "Syndicated copies: “+N outlets”"},
     "alerts.save": {"vi": "Lưu cảnh báo", "en": "Save alert"},
     "alerts.cancel": {"vi": "Hủy", "en": "Cancel"},
     "alerts.edit": {"vi": "Sửa", "en": "Edit"},
