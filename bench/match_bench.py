@@ -287,6 +287,7 @@ def main() -> None:
         results = []
         agree = True
         matches = 0
+        load_before = os.getloadavg()[0]
         for size in sizes:
             shared, single, baseline = [], [], []
             for number, chunk in enumerate(batches(ids, size)):
@@ -325,7 +326,8 @@ def main() -> None:
         versions = _versions(client)
         print()
         print(f"{datetime.now(UTC).date()}, {machine()}, {versions}; {len(subs):,} subscriptions, {len(ids):,} new "
-              f"documents (+{args.background:,} indexed)")
+              f"documents (+{args.background:,} indexed); load average {load_before:.1f} before the timed "
+              f"batches, {os.getloadavg()[0]:.1f} after (other work on the machine)")
         print()
         print("| batch | matcher | matcher, one process | baseline | ratio |")
         print("|---|---|---|---|---|")
