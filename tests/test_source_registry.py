@@ -44,6 +44,20 @@ def _app_source(base: str, **extra: object) -> dict[str, object]:
             "max_pages": 12, "schedule": "every 1h", **extra}
 
 
+def _stored_world(cluster: Cluster, prefix: str, tmp_path: Path, base: str
+                  ) -> tuple[Settings, Elasticsearch, SourceStore]:
+    """sources.yaml for ``base``, with the file's forum disabled in the store and ``tin-moi`` added there."""
+    sources = _file(tmp_path, base)
+    settings = _settings(cluster, prefix, tmp_path, sources)
+    client = Elasticsearch(cluster.url)
+    store = _store(client, settings)
+    forum = next(s for s in load_sources(sources) if s.id == "bacninh-forum")
+    disabled = {**forum.model_dump(mode="json", exclude_defaults=True), "id": forum.id, "enabled": False}
+    assert store.create(source_record(disabled, origin="file", by="admin"))
+    assert store.create(source_record(_app_source(base), origin="app", by="admin"))
+    return settings, client, store
+
+
 def test_nothing_stored_is_exactly_the_file(cluster: Cluster, prefix: str, tmp_path: Path) -> None:
     sources = _file(tmp_path, "http://127.0.0.1:9")
     settings = _settings(cluster, prefix, tmp_path, sources)
@@ -56,14 +70,7 @@ def test_nothing_stored_is_exactly_the_file(cluster: Cluster, prefix: str, tmp_p
 
 def test_stored_sources_are_laid_over_the_file(cluster: Cluster, prefix: str, tmp_path: Path) -> None:
     base = "http://127.0.0.1:9"
-    sources = _file(tmp_path, base)
-    settings = _settings(cluster, prefix, tmp_path, sources)
-    client = Elasticsearch(cluster.url)
-    store = _store(client, settings)
-    forum = next(s for s in load_sources(sources) if s.id == "bacninh-forum")
-    disabled = {**forum.model_dump(mode="json", exclude_defaults=True), "id": forum.id, "enabled": False}
-    assert store.create(source_record(disabled, origin="file", by="admin"))
-    assert store.create(source_record(_app_source(base), origin="app", by="admin"))
+    settings, client, store = _stored_world(cluster, prefix, tmp_path, base)
     registry = load_registry(settings, client)
     assert [s.id for s in registry] == ["bacninh-news", "bacninh-forum", "tin-moi"]  # file order, then the app's
     assert registry.get("bacninh-forum").enabled is False
@@ -115,14 +122,8 @@ def test_every_caller_sees_the_same_registry_and_a_stored_source_is_crawled(
 
     with serve(now=datetime.now(UTC)) as site:
         base = site.base_url.rstrip("/")
-        sources = _file(tmp_path, base)
-        settings = _settings(cluster, prefix, tmp_path, sources)
-        client = Elasticsearch(cluster.url)
-        store = _store(client, settings)
-        forum = next(s for s in load_sources(sources) if s.id == "bacninh-forum")
-        disabled = {**forum.model_dump(mode="json", exclude_defaults=True), "id": forum.id, "enabled": False}
-        store.create(source_record(disabled, origin="file", by="admin"))
-        store.create(source_record(_app_source(base), origin="app", by="admin"))
+        settings, client, _ = _stored_world(cluster, prefix, tmp_path, base)
+        sources = settings.crawl.sources_file
 
         assert [s.id for s in select_sources(settings, [])] == ["bacninh-news", "tin-moi"]  # the forum is off
         assert select_sources(settings, ["bacninh-forum"])[0].enabled is False  # named: still crawlable by hand

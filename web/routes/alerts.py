@@ -478,7 +478,7 @@ def notification_rows(records: list[dict[str, Any]], sub: Subscription) -> list[
     zone = ZoneInfo(sub.timezone)
     rows = []
     for record in records:
-        created = _instant(record.get("created"))
+        created = parse_instant(record.get("created"))
         rows.append({
             "id": record.get("id"), "kind": record.get("kind", "match"), "status": record.get("status", "?"),
             "created": format_instant(created.astimezone(zone)) if created else None,
@@ -494,7 +494,8 @@ def notification_rows(records: list[dict[str, Any]], sub: Subscription) -> list[
     return rows
 
 
-def _instant(value: Any) -> datetime | None:
+def parse_instant(value: Any) -> datetime | None:
+    """A stored ISO instant as an aware datetime (UTC when it has no offset); None when absent or unreadable."""
     if not isinstance(value, str) or not value:
         return None
     try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hmac
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +26,7 @@ from index.query import parse
 from web.auth import ctx_of
 from web.context import WebContext
 from web.i18n import gettext
-from web.routes.alerts import ID_PATTERN, stores_of
+from web.routes.alerts import ID_PATTERN, parse_instant, stores_of
 
 router = APIRouter()
 
@@ -53,16 +52,6 @@ def feed_subscription(ctx: WebContext, sub_id: str, token: str) -> Subscription:
     return sub
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _documents(ctx: WebContext, ids: list[str]) -> dict[str, dict[str, Any]]:
     if not ids:
         return {}
@@ -86,7 +75,7 @@ def atom_feed(ctx: WebContext, sub: Subscription, self_url: str, lang: str = "vi
     ET.SubElement(feed, "id").text = f"urn:mediawatch:subscription:{sub.id}"
     ET.SubElement(feed, "title").text = f"mediawatch: {sub.name}"
     ET.SubElement(feed, "subtitle").text = sub.query
-    newest = max((t for r in records if (t := _time(r.get("created")))), default=sub.updated)
+    newest = max((t for r in records if (t := parse_instant(r.get("created")))), default=sub.updated)
     ET.SubElement(feed, "updated").text = newest.astimezone(zone).isoformat(timespec="seconds")
     ET.SubElement(feed, "link", {"rel": "self", "type": "application/atom+xml", "href": self_url})
     if base:
@@ -95,7 +84,7 @@ def atom_feed(ctx: WebContext, sub: Subscription, self_url: str, lang: str = "vi
     ET.SubElement(author, "name").text = "mediawatch"
     ET.SubElement(feed, "generator").text = "mediawatch"
     for record in records:
-        created = _time(record.get("created")) or sub.updated
+        created = parse_instant(record.get("created")) or sub.updated
         entry = ET.SubElement(feed, "entry")
         ET.SubElement(entry, "id").text = f"urn:mediawatch:notification:{record['id']}"
         ET.SubElement(entry, "updated").text = created.astimezone(zone).isoformat(timespec="seconds")
@@ -113,7 +102,7 @@ def atom_feed(ctx: WebContext, sub: Subscription, self_url: str, lang: str = "vi
         ET.SubElement(entry, "title").text = record.get("title") or doc.get("title") or url
         if url:
             ET.SubElement(entry, "link", {"rel": "alternate", "type": "text/html", "href": url})
-        published = _time(doc.get("published") or record.get("published"))
+        published = parse_instant(doc.get("published") or record.get("published"))
         if published:
             ET.SubElement(entry, "published").text = published.astimezone(zone).isoformat(timespec="seconds")
         source = doc.get("source_name") or record.get("source") or ""
