@@ -287,7 +287,11 @@ def test_another_analyst_reaches_none_of_it_and_an_admin_sees_it_labelled(pages,
             resp = two.request(method, f"/api/subscriptions/{sid}{path}", json=body)
             assert resp.status_code == 404, (method, path, resp.status_code)
             assert "Riêng" not in resp.text
-        assert two.get(alert["feed_url"].replace(live_app.url, "")).status_code == 200  # the token alone opens it
+        own = two.post("/api/subscriptions", json={"name": "Của Bình", "query": "lũ",
+                                                   "emails": ["b@example.vn"]}).json()
+        own_token = own["feed_url"].split("token=")[1]
+        assert two.get(f"/feeds/{sid}.atom", params={"token": own_token}).status_code == 404  # her token, his feed
+        assert two.get(f"/feeds/{sid}.atom").status_code == 404
     doc = live_app.ctx.client.get(index=f"{live_app.settings.index.prefix}-subscriptions", id=sid)["_source"]
     assert doc["active"] is True and doc["name"] == "Riêng của An" and doc["feed_token"] in alert["feed_url"]
 
