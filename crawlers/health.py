@@ -134,8 +134,12 @@ def assess(stats: dict[str, Any], *, max_error_share: float) -> Assessment:
     if rejected:
         problems.append(f"{rejected} documents rejected by Elasticsearch (their pages are fetched again next time)")
     spooled = int(stats.get("mediawatch/es_spooled", 0))
-    if spooled:
-        problems.append(f"{spooled} writes spooled (Elasticsearch unavailable; replayed by the next crawl)")
+    unreplayed = int(stats.get("mediawatch/es_unreplayed", spooled))
+    if unreplayed:
+        problems.append(f"{unreplayed} writes spooled (Elasticsearch unavailable; replayed by the next crawl)")
+    elif spooled:
+        problems.append(f"Elasticsearch was unavailable for a while: {spooled} writes spooled, all written "
+                        "before the crawl ended")
     for key, label in (("spider_exceptions/count", "pages failed in the spider"),
                        ("mediawatch/enrich_errors", "documents could not be tagged")):
         if stats.get(key):

@@ -32,6 +32,7 @@ class CrawlReport:
     rejected: int
     spooled: int
     replayed: int
+    unreplayed: int  # spooled writes still waiting in the spool when the crawl ended
     robots_refused: int
     failures: dict[str, int] = field(default_factory=dict)
     bytes: int = 0
@@ -64,6 +65,7 @@ class CrawlReport:
             rejected=int(stats.get("mediawatch/es_rejected", 0)),
             spooled=int(stats.get("mediawatch/es_spooled", 0)),
             replayed=int(stats.get("mediawatch/es_replayed", 0)),
+            unreplayed=int(stats.get("mediawatch/es_unreplayed", stats.get("mediawatch/es_spooled", 0))),
             robots_refused=outcomes.get("robots", 0),
             failures={k: v for k, v in outcomes.items() if k not in ("known", "robots", "offsite")},
             bytes=int(stats.get("downloader/response_bytes", 0)),
@@ -89,7 +91,8 @@ class CrawlReport:
     def to_run(self, *, source_name: str = "", kind: str = "") -> dict[str, Any]:
         """The run document stored in ``<prefix>-runs``."""
         keep = ("run_id", "source", "finish_reason", "health", "problems", "pages", "bytes", "documents", "created",
-                "updated", "unchanged", "not_modified", "skipped_known", "rejected", "spooled", "robots_refused",
+                "updated", "unchanged", "not_modified", "skipped_known", "rejected", "spooled", "unreplayed",
+                "robots_refused",
                 "failures", "empty_text", "no_date", "failed_urls", "peak_rss_mb")
         run = {k: getattr(self, k) for k in keep}
         run.update(

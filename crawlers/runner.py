@@ -12,7 +12,9 @@ code  meaning
       (every requested source) already being crawled by another process
 4     could not start: a tagging model cannot load
 5     finished with failures: a source failed or was degraded (site down, errors, rejected documents)
-6     writes spooled: Elasticsearch went away (or the spool filled up); the next crawl replays them
+6     writes left in the spool: Elasticsearch went away and had not come back when the crawl ended (or
+      the spool filled up); the next crawl replays them. An outage that ended before the crawl did is
+      replayed at its end: that run is degraded (5), nothing left behind
 130   interrupted (Ctrl-C or SIGTERM); what was fetched by then is saved
 ====  =======================================================================================
 """
@@ -64,7 +66,7 @@ def exit_code(reports: Sequence[CrawlReport], *, interrupted: bool = False) -> i
     """The documented exit code for these reports (module docstring)."""
     if interrupted or any(r.health == "interrupted" for r in reports):
         return EXIT_INTERRUPTED
-    if any(r.spooled for r in reports) or any("spool" in p for r in reports for p in r.problems):
+    if any(r.unreplayed for r in reports) or any("spool" in p and "full" in p for r in reports for p in r.problems):
         return EXIT_SPOOLED
     if any(r.health != "ok" for r in reports):
         return EXIT_FAILURES

@@ -2,9 +2,11 @@
 
 A lease is taken with a create-only write of the document ``<name>`` (exactly one process can create
 it); its holder renews it (``heartbeat``) before it ``expires``. A lease whose holder died is taken
-over once expired, with a compare-and-set write (``if_seq_no``/``if_primary_term``): of several
-processes trying at once, exactly one succeeds. Release deletes the document, again only if it is
-still the holder's version. Every read of a lease is a realtime GET, so no write waits for a refresh.
+over once expired — or at once when the holder was a process on this machine that no longer exists (a
+crawl killed with SIGKILL is restarted without waiting out its lease) — with a compare-and-set write
+(``if_seq_no``/``if_primary_term``): of several processes trying at once, exactly one succeeds. Release
+deletes the document, again only if it is still the holder's version. Every read of a lease is a
+realtime GET, so no write waits for a refresh.
 """
 
 from __future__ import annotations
@@ -40,6 +42,20 @@ class Holder:
     @property
     def expired(self) -> bool:
         return datetime.now(UTC) >= self.expires
+
+    @property
+    def gone(self) -> bool:
+        """The holder was a process on this machine (owner ``host:pid``) that no longer runs."""
+        host, _, pid = self.owner.rpartition(":")
+        if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, another user's
+            return False
+        return False
 
     def describe(self) -> str:
         local = self.acquired.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
@@ -99,9 +115,9 @@ class Lease:
         if doc is None:  # released meanwhile: try once more
             return self.try_acquire()
         current = _holder(doc["_source"])
-        if not current.expired and current.owner != self.owner:
+        if not current.expired and current.owner != self.owner and not current.gone:
             return current
-        # Expired, or taken for us under our owner name (a scheduler takes a crawl's lease before
+        # Expired, its holder gone, or taken for us under our owner name (a scheduler takes a crawl's lease before
         # starting it, and the crawl adopts it): take it over with a compare-and-set write.
         try:  # exactly one contender wins the compare-and-set
             resp = self.client.index(index=self.index, id=self.name, document=self._body(),

@@ -149,6 +149,7 @@ RUN_PROPERTIES: dict[str, Any] = {
     "skipped_known": {"type": "integer"},
     "rejected": {"type": "integer"},
     "spooled": {"type": "integer"},
+    "unreplayed": {"type": "integer"},  # spooled writes still in the spool when the run ended
     "robots_refused": {"type": "integer"},
     "empty_text": {"type": "integer"},
     "no_date": {"type": "integer"},

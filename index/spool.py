@@ -91,7 +91,7 @@ class Spool:
         used = self.usage().bytes
         if used + len(data) > self.max_bytes:
             raise SpoolFull(
-                f"the spool at {self.directory} holds {_mb(used)} of its {_mb(self.max_bytes)} limit "
+                f"the spool is full: {self.directory} holds {_mb(used)} of its {_mb(self.max_bytes)} limit "
                 f"(index.spool_max_bytes); {len(actions)} more writes do not fit"
             )
         handle = self._open_segment()

@@ -54,6 +54,7 @@ class WriteStats:
     recorded: int = 0  # page states written (every document of the page acknowledged first)
     unrecorded: int = 0  # page states left out because a document of the page was rejected
     spooled: int = 0  # actions (documents and page states) spooled while the cluster was unavailable
+    unreplayed: int = 0  # of those, still in the spool when the writer ended (the next crawl replays them)
     held_off: int = 0  # actions that waited on a migration's write block at least once
     replayed: int = 0
     replay_rejected: int = 0
@@ -293,8 +294,11 @@ class PageWriter:
     """The crawl's writer: one thread, a queue of at most ``queue_size`` units, bulk batches of about
     ``batch_size`` actions sent when full or after ``flush_interval`` seconds of quiet.
 
-    ``open`` runs first on the thread (e.g. replaying the spool); ``finish`` runs last, after the final
-    flush and a refresh (e.g. story reconciliation), and only when nothing was spooled. A failure that
+    ``open`` runs first on the thread (e.g. replaying the spool). When writes were spooled during the run,
+    the end replays them (the cluster may be back: an outage shorter than the crawl then leaves nothing
+    behind); what cannot be sent stays for the next crawl (``stats.unreplayed``). ``finish`` runs last,
+    after the final flush and a refresh (e.g. story reconciliation), and only when nothing is left in the
+    spool from this run. A failure that
     stops writing (the spool is full) is kept in ``failure`` and ends the thread; :meth:`submit` then
     raises WriterStopped, and the caller stops the crawl."""
 
@@ -410,16 +414,32 @@ class PageWriter:
                 self._closed.set_result(self.stats)
 
     def _end(self) -> None:
+        if self.stats.spooled and self.spool is not None:
+            self._recover()
         if self.indices:
             try:
                 self.client.indices.refresh(index=",".join(sorted(self.indices)))
             except (TransportError, ApiError, OSError) as exc:
                 log.warning("refresh after the crawl failed: %s", _describe(exc))
-        if self._finish is not None and self.stats.spooled == 0:
+        if self._finish is not None and self.stats.unreplayed == 0:
             try:
                 self._finish(self, self._stories)
             except (TransportError, ApiError, OSError) as exc:
                 log.warning("finishing the crawl's writes failed: %s", _describe(exc))
+
+    def _recover(self) -> None:
+        """Release this run's spool segment and replay the spool once (oldest segment first)."""
+        assert self.spool is not None
+        self.spool.close()
+        self.stats.unreplayed = self.stats.spooled
+        report = replay_spool(self.client, self.spool, self.stats, batch_size=self.batch_size,
+                              hold_off_seconds=self.hold_off_seconds, indices=self.indices)
+        if report.stopped:
+            log.warning("Elasticsearch is still unavailable (%s); %d spooled writes wait for the next crawl",
+                        report.stopped, self.stats.unreplayed)
+        else:
+            self.stats.unreplayed = 0
+            log.info("the %d writes spooled during the crawl were replayed before it ended", self.stats.spooled)
 
     def _write(self, units: list[WriteUnit]) -> None:
         primary = [a for u in units for a in u.actions]

@@ -61,7 +61,7 @@ def crawl(
     if scheduler is not None:
         for report in outcome.reports:
             scheduler._record_end(report.source, exit_code([report]), scheduler.clock())
-    if alerts and not outcome.interrupted and not any(r.spooled for r in outcome.reports):
+    if alerts and not outcome.interrupted and not any(r.unreplayed for r in outcome.reports):
         run_alerts(settings, quiet=as_json)
     raise typer.Exit(outcome.exit_code)
 
@@ -136,12 +136,16 @@ def print_summary(outcome: CrawlOutcome, settings: Settings) -> None:
     """One line each for what a person must know: writes spooled, documents rejected, an interruption."""
     reports = outcome.reports
     spooled = sum(r.spooled for r in reports)
+    unreplayed = sum(r.unreplayed for r in reports)
     rejected = sum(r.rejected for r in reports)
     saved = sum(r.created + r.updated for r in reports)
-    if spooled:
+    if unreplayed:
         where = settings.data_dir / "spool" / settings.index.prefix
-        err_console.print(f"warning: {spooled} writes spooled to {where} (Elasticsearch unavailable); "
+        err_console.print(f"warning: {unreplayed} writes spooled to {where} (Elasticsearch unavailable); "
                           "the next crawl replays them", highlight=False, soft_wrap=True)
+    elif spooled:
+        err_console.print(f"note: Elasticsearch was unavailable during the crawl; {spooled} writes spooled "
+                          "meanwhile were all written before it ended", highlight=False, soft_wrap=True)
     if rejected:
         err_console.print(f"warning: Elasticsearch rejected {rejected} documents; their pages will be fetched "
                           "again by the next crawl", highlight=False, soft_wrap=True)

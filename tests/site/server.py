@@ -110,6 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self, head: bool) -> None:
         app: SiteServer = self.server.app  # type: ignore[attr-defined]
+        app.gate.wait(timeout=300)
         site = app.site
         page = site.resolve(self.path)
         status = page.status
@@ -138,10 +139,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class SiteServer:
-    """A running server: `.base_url`, `.site`, `.requests`; `.stop()` (or use it as a context manager)."""
+    """A running server: `.base_url`, `.site`, `.requests`; `.stop()` (or use it as a context manager).
+    `.gate` is open (set); a test clears it to hold every response until it is set again."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, now: datetime | None = None) -> None:
         self.requests = RequestLog()
+        self.gate = threading.Event()
+        self.gate.set()
         self._httpd = ThreadingHTTPServer((host, port), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.app = self  # type: ignore[attr-defined]
@@ -169,6 +173,7 @@ class SiteServer:
         if self._stopped:
             return
         self._stopped = True
+        self.gate.set()
         if self._thread.is_alive():
             self._httpd.shutdown()
             self._thread.join(timeout=5)
