@@ -124,6 +124,13 @@ def main() -> None:
             find_places(d["title"], d["text"], home=HOME)
             signature(d["text"])
 
+    def tags_and_places() -> None:
+        for start in range(0, n, args.batch_size):
+            batch = docs[start:start + args.batch_size]
+            tagger.tag(batch)
+            for d in batch:
+                find_places(d["title"], d["text"], home=HOME)
+
     def everything_in_turn() -> None:
         for start in range(0, n, args.batch_size):
             batch = docs[start:start + args.batch_size]
@@ -143,10 +150,10 @@ def main() -> None:
     n = len(docs)
     cpu: list[list[float]] = []
     runs = interleaved([bare, bare_workers, full, full_one_worker, stories, places, language, everything_in_turn,
-                        everything_beside], args.rounds, cpu)
-    t_bare, t_workers, t_full, t_one, t_story, t_places, t_lang, t_all, t_beside = (
+                        everything_beside, tags_and_places], args.rounds, cpu)
+    t_bare, t_workers, t_full, t_one, t_story, t_places, t_lang, t_all, t_beside, t_tp = (
         statistics.median(r) for r in runs)
-    bare_runs, worker_runs, full_runs, one_runs, _, _, _, all_runs, beside_runs = runs
+    bare_runs, worker_runs, full_runs, one_runs, _, _, _, all_runs, beside_runs, tp_runs = runs
 
     def ratios(bases: list[float], tested: list[float]) -> str:
         values = sorted(b / t for b, t in zip(bases, tested, strict=True))
@@ -172,11 +179,14 @@ def main() -> None:
         ("end-to-end cost per document", f"{1000 * t_full / n:8.2f} ms tagging + {1000 * t_story / n:.2f} ms stories"),
         ("  and each alone: places, language",
          f"{1000 * t_places / n:8.2f} ms places + {1000 * t_lang / n:.2f} ms language"),
+        ("tags + places, in turn", f"{n / t_tp:8.1f} docs/s"),
         ("language+tags+places+stories, in turn", f"{n / t_all:8.1f} docs/s"),
         ("the same, places etc. beside the models (crawl)", f"{n / t_beside:8.1f} docs/s"),
+        ("ratio tags + places / faster bare", ratios(faster, tp_runs)),
         ("ratio with places, in turn / faster bare", ratios(faster, all_runs)),
         ("ratio with places, as the crawl / faster bare", ratios(faster, beside_runs)),
         ("CPU time: ratio tagging path / bare over workers", ratios(cpu[1], cpu[2])),
+        ("CPU time: ratio tags + places / bare workers", ratios(cpu[1], cpu[9])),
         ("CPU time: ratio with places, in turn / bare workers", ratios(cpu[1], cpu[7])),
         ("CPU time: ratio with places, as the crawl / bare workers", ratios(cpu[1], cpu[8])),
         ("CPU time per document: places, language, stories",
