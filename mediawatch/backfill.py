@@ -4,7 +4,8 @@ Resumable by construction: each batch is written before the next is read, and a 
 documents whose recorded model versions differ from the current ones (``models.places`` included: the
 gazetteer's version, :func:`enrich.places.places_version`). The reading and writing go through
 ``index/``; the tagging, places and story grouping are ``enrich/``'s pure functions. Place names several
-provinces share are resolved with each source's home province from the sources file.
+provinces share are resolved with each source's home province from the source registry (the file and the sources
+added in the web app).
 """
 
 from __future__ import annotations
@@ -28,17 +29,24 @@ log = logging.getLogger(__name__)
 SOURCE_FIELDS = ["id", "title", "text", "language", "kind", "published", "source", "url", "story"]
 
 
-def source_provinces(settings: Settings) -> dict[str, str]:
-    """Source id -> home province code, from the sources file ({} when it cannot be read: places are
-    then found without a home province)."""
-    from crawlers.sources import load_sources
-    from mediawatch.errors import UserError
+def source_provinces(settings: Settings, client: Elasticsearch | None = None) -> dict[str, str]:
+    """Source id -> home province code, from the registry (sources.yaml and the sources added in the web app;
+    the file alone when Elasticsearch cannot be reached; {} when neither can be read: places are then found
+    without a home province)."""
+    from crawlers.sources import SourceRegistry, load_registry, load_sources
+    from mediawatch.errors import ClusterUnavailable, UserError
 
+    registry: SourceRegistry
     try:
-        return {s.id: s.province for s in load_sources(settings.crawl.sources_file) if s.province}
+        try:
+            registry = load_registry(settings, client)
+        except ClusterUnavailable as exc:
+            log.warning("%s Home provinces come from %s only.", exc, settings.crawl.sources_file)
+            registry = load_sources(settings.crawl.sources_file)
     except UserError as exc:
         log.warning("places are resolved without home provinces: %s", exc)
         return {}
+    return {s.id: s.province for s in registry if s.province}
 
 
 def backfill(
@@ -52,7 +60,7 @@ def backfill(
     provinces: dict[str, str] | None = None,
 ) -> int:
     """Tag every stale document; returns how many were updated. ``provinces``: source id -> home province
-    (default: read from the sources file)."""
+    (default: :func:`source_provinces`)."""
     index = docs_alias(settings)
     query = stale_query({**tagger.versions, "places": places_version()}, force=force)
     total = count(client, index, query)
@@ -62,7 +70,7 @@ def backfill(
         return 0
     stored = StoredStories(client, index)
     recent = RecentStories()
-    homes = source_provinces(settings) if provinces is None else provinces
+    homes = source_provinces(settings, client) if provinces is None else provinces
     size = settings.enrich.batch_size
     batch: list[dict[str, Any]] = []
     updated = 0

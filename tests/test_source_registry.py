@@ -151,3 +151,46 @@ def test_every_caller_sees_the_same_registry_and_a_stored_source_is_crawled(
                           "--email", "an@example.vn", env=env)
         assert refused.returncode == 2 and "unknown source 'nowhere'" in refused.stderr
         assert "tin-moi" in refused.stderr  # the valid ones listed include the stored source
+
+
+def test_schedule_list_search_filters_reports_and_backfill_see_the_stored_sources(
+    cluster: Cluster, prefix: str, tmp_path: Path
+) -> None:
+    """``schedule list``, the search page's source names and valid filter values, the report form's sources and
+    the province a report is issued in, and backfill's home provinces read the merged registry (the file alone
+    when the cluster is down)."""
+    from mediawatch.backfill import source_provinces
+    from web.context import WebContext, source_registry
+    from web.report import province_of
+    from web.routes.reports import _source_choices
+    from web.routes.search import SearchForm, build_request, choices
+
+    base = "http://127.0.0.1:9"
+    settings, client, store = _stored_world(cluster, prefix, tmp_path, base)
+    assert store.create(source_record(_app_source(base, id="ha-noi", name="Báo Hà Nội (ứng dụng)", province="01"),
+                                      origin="app", by="admin"))
+    env = cluster.env(prefix, tmp_path / "data", MEDIAWATCH_ENRICH__ENABLED="false",
+                      MEDIAWATCH_CRAWL__SOURCES_FILE=str(settings.crawl.sources_file))
+    listed = run_cli("schedule", "list", env=env | {"COLUMNS": "250"})
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split("│")[1].strip(): line for line in listed.stdout.splitlines() if line.count("│") > 2}
+    assert {"bacninh-news", "bacninh-forum", "tin-moi", "ha-noi"} <= set(rows)
+    assert "every 1h" in rows["tin-moi"] and "disabled" in rows["bacninh-forum"]
+
+    ctx = WebContext.build(settings)
+    ch = choices(ctx)
+    assert {"tin-moi", "ha-noi"} <= set(ch.sources)
+    assert ch.source_names["tin-moi"] == "Tin mới (thêm trong ứng dụng)"
+    req, errors = build_request(ctx, SearchForm(q="lũ", sources=["TIN-MOI"]), ch, "en")
+    assert errors == {} and req.sources == ["tin-moi"]
+    assert ("tin-moi", "Tin mới (thêm trong ứng dụng)") in _source_choices(ctx)
+    assert source_provinces(settings, client) == {"bacninh-news": "24", "bacninh-forum": "24", "ha-noi": "01"}
+    assert province_of(settings, client) == "Bắc Ninh"  # the file's two against one
+    for extra in ("ha-noi-2", "ha-noi-3"):
+        assert store.create(source_record(_app_source(base, id=extra, province="01"), origin="app", by="admin"))
+    assert province_of(settings, client) == "Thành phố Hà Nội"  # three added in the web app outnumber the file's
+
+    down = settings.model_copy(update={"es": settings.es.model_copy(update={"url": f"http://127.0.0.1:{free_port()}"})})
+    assert source_provinces(down) == {"bacninh-news": "24", "bacninh-forum": "24"}
+    assert [s.id for s in source_registry(down, Elasticsearch(down.es.effective_url))] == [
+        "bacninh-news", "bacninh-forum"]

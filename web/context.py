@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo
 from elasticsearch import Elasticsearch
 from fastapi import Request
 
+from crawlers.sources import SourceRegistry, load_registry, load_sources
 from index.client import make_client
 from index.search import SearchRequest, local_zone, search
 from index.users import AuditLog, SessionStore, TokenStore, UserStore, ensure_user_indices
 from mediawatch.config import Settings
+from mediawatch.errors import ClusterUnavailable
 
 
 @dataclass
@@ -63,6 +65,16 @@ class WebContext:
         facets = result.facets or {}
         self._facets = (time.monotonic(), facets)
         return facets
+
+
+def source_registry(settings: Settings, client: Elasticsearch) -> SourceRegistry:
+    """The sources pages name and filter by: sources.yaml with those added in the web app
+    (``crawlers.sources.load_registry``, stored entries that no longer validate left out); the file alone when
+    Elasticsearch cannot be reached. UserError (one line) when the file cannot be read either."""
+    try:
+        return load_registry(settings, client, strict=False)
+    except ClusterUnavailable:
+        return load_sources(settings.crawl.sources_file)
 
 
 def get_ctx(request: Request) -> WebContext:

@@ -431,13 +431,14 @@ def clean_report(data: Mapping[str, Any], settings: Settings, lang: str = "vi"
 # --------------------------------------------------------------------------------------------- the document
 
 
-def province_of(settings: Settings) -> str | None:
-    """The province the monitored sources are in (the most common home province of ``sources.yaml``)."""
+def province_of(settings: Settings, client: Elasticsearch) -> str | None:
+    """The province the monitored sources are in (the most common home province of the source registry:
+    ``sources.yaml`` and the sources added in the web app)."""
     try:
-        from crawlers.sources import load_sources
         from enrich.places import gazetteer
+        from web.context import source_registry
 
-        codes = Counter(s.province for s in load_sources(settings.crawl.sources_file) if s.province)
+        codes = Counter(s.province for s in source_registry(settings, client) if s.province)
         if not codes:
             return None
         unit = gazetteer().unit(codes.most_common(1)[0][0])
@@ -594,7 +595,7 @@ def build_view(client: Elasticsearch, settings: Settings, record: Mapping[str, A
                         "quote_when": fmt_time(thread.quote_published, zone, lang)})
 
     local_now = now.astimezone(zone)
-    province = province_of(settings)
+    province = province_of(settings, client)
     issued_place = (province.removeprefix("Thành phố ").removeprefix("Tỉnh ") + ", ") if province else ""
     return {
         "name": record.get("name") or "",

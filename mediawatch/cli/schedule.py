@@ -30,20 +30,22 @@ def run() -> None:
 
 @schedule_app.command("list")
 def list_cmd() -> None:
-    """Each scheduled source: its schedule, when it is next due, how its last scheduled crawl ended."""
-    from crawlers.sources import load_sources
+    """Each scheduled source (sources.yaml and the sources added in the web app): its schedule, when it is next
+    due, how its last scheduled crawl ended."""
+    from crawlers.sources import load_registry
 
     settings = get_settings()
     client = make_client(settings)
     ping_or_raise(client, settings.es.effective_url)
     ensure_indices(client, settings)
+    registry = load_registry(settings, client)
     states = {s["source"]: s for s in ScheduleState(client, schedule_alias(settings)).all()}
     table = Table(title="Schedule")
     for col in ("source", "schedule", "next due", "last started", "last status"):
         table.add_column(col)
     from mediawatch.cli.status import _local
 
-    for source in load_sources(settings.crawl.sources_file):
+    for source in registry:
         state = states.get(source.id, {})
         table.add_row(source.id, source.schedule or "-" if source.enabled else "disabled",
                       _local(state.get("next_due"), settings) if source.schedule else "-",

@@ -23,7 +23,7 @@ from index.users import iso, now_utc
 from mediawatch.errors import QuerySyntaxError, UserError
 from web.accounts import User
 from web.auth import audit, ctx_of, current_user, owned_by
-from web.context import WebContext
+from web.context import WebContext, source_registry
 from web.i18n import gettext, register
 from web.render import NavItem, language_of, render
 from web.report import (
@@ -210,9 +210,7 @@ def _form_data(form: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 def _source_choices(ctx: WebContext) -> list[tuple[str, str]]:
     names: dict[str, str] = {}
     try:
-        from crawlers.sources import load_sources
-
-        names = {s.id: s.name for s in load_sources(ctx.settings.crawl.sources_file)}
+        names = {s.id: s.name for s in source_registry(ctx.settings, ctx.client)}
     except UserError:
         pass
     try:

@@ -22,14 +22,13 @@ from pydantic import BaseModel
 from starlette.background import BackgroundTask
 from starlette.routing import NoMatchFound
 
-from crawlers.sources import load_sources
 from enrich.labels import searchable_sentiments, searchable_topics
 from index.search import BadFilter, NothingIndexed, SearchRequest, SearchResult, parse_when, search
 from mediawatch.errors import QuerySyntaxError, UserError
 from web import exports
 from web.accounts import User
 from web.auth import audit, ctx_of, current_user, owned_by
-from web.context import WebContext
+from web.context import WebContext, source_registry
 from web.i18n import gettext
 from web.render import NavItem, language_of, render
 
@@ -131,7 +130,7 @@ def choices(ctx: WebContext) -> Choices:
         facets, indexed = {}, False
     names: dict[str, str] = {}
     try:
-        names = {s.id: s.name for s in load_sources(settings.crawl.sources_file)}
+        names = {s.id: s.name for s in source_registry(settings, ctx.client)}
     except UserError:
         pass
     counts = {k: v for k, v in facets.items() if isinstance(v, dict)}
