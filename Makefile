@@ -2,6 +2,7 @@
 #   make demo   - environment, dependencies, local Elasticsearch, the local test site served,
 #                 crawled and indexed, three example searches printed
 #   make test   - the whole suite (it starts and stops its own Elasticsearch node)
+#   make bench  - every benchmark, each a ratio against a baseline in the same run (bench/README.md)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -9,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PIP_FLAGS ?= --disable-pip-version-check --progress-bar off
 
-.PHONY: install demo test chromium lint es-start es-stop clean
+.PHONY: install demo test bench chromium lint es-start es-stop clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +26,9 @@ demo: install
 test: install chromium
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+bench: install
+	$(PY) -m bench
 
 # The browser tests drive Debian's chromium (Playwright never downloads a browser here). Installed when missing:
 # as root with apt-get, else with sudo; when neither can, a warning, and the browser tests then fail saying so.
