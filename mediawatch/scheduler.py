@@ -170,7 +170,8 @@ class Scheduler:
             return None
         logs = self.settings.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        log_path = logs / f"crawl-{claim.source.id}-{claim.started.strftime('%Y%m%dT%H%M%S')}.log"
+        # the lease token's suffix keeps two crawls started within one second apart
+        log_path = logs / f"crawl-{claim.source.id}-{claim.started.strftime('%Y%m%dT%H%M%S')}-{token[-8:]}.log"
         handle = log_path.open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "mediawatch", "crawl", claim.source.id, "--no-alerts", "--lease-owner", token],
