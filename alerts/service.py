@@ -138,7 +138,13 @@ def fast_matcher(client: Elasticsearch, settings: Settings) -> MatchBatch:
         sources = {d["id"]: d for d in docs} if set(SOURCE_FIELDS) <= set(read_with) else None
         return match_documents(client, settings, built[key], [d["id"] for d in docs], sources=sources)
 
+    def close() -> None:
+        for old in built.values():
+            old.close()
+        built.clear()
+
     match.source_fields = SOURCE_FIELDS  # type: ignore[attr-defined]
+    match.close = close  # type: ignore[attr-defined]
     return match
 
 
@@ -169,7 +175,7 @@ def run_matching(client: Elasticsearch, settings: Settings, *, matcher: MatchBat
         return report
     try:
         subs = stores.active()
-        match = matcher or _default_matcher(client, settings)
+        match = matcher or default_matcher(client, settings)
         wanted = getattr(match, "source_fields", None)  # the fast matcher reads texts from the docs given
         fields = DOC_FIELDS if wanted is None else list(dict.fromkeys([*DOC_FIELDS, *wanted]))
         for batch in pending_documents(client, docs_alias(settings), size=BATCH, fields=fields):
@@ -204,7 +210,10 @@ def run_matching(client: Elasticsearch, settings: Settings, *, matcher: MatchBat
     return report
 
 
-def _default_matcher(client: Elasticsearch, settings: Settings) -> MatchBatch:
+def default_matcher(client: Elasticsearch, settings: Settings) -> MatchBatch:
+    """The matcher a pass uses when given none. A long-running process (the scheduler) keeps the one it got and
+    passes it to every :func:`run_matching`: the fast matcher is then built once per set of subscriptions (a
+    subscription added, edited or paused rebuilds it), not once per pass; ``close()`` stops its workers."""
     try:
         return fast_matcher(client, settings)
     except ImportError:  # the presearcher is not installed in this tree

@@ -102,6 +102,7 @@ class Scheduler:
         self.running: dict[str, Running] = {}
         self.stopping = threading.Event()
         self.last_spike_check: datetime | None = None
+        self.matcher: Any = None  # built at the first alert pass, kept: see alerts.service.default_matcher
 
     # -- what is due ----------------------------------------------------------------------------
     def sources(self) -> list[Source]:
@@ -239,11 +240,13 @@ class Scheduler:
         return report
 
     def _alerts(self, now: datetime, *, match: bool) -> None:
-        from alerts.service import check_spikes, deliver_due, make_digests, run_matching
+        from alerts.service import check_spikes, default_matcher, deliver_due, make_digests, run_matching
 
         try:
             if match:
-                run_matching(self.client, self.settings, now=now)
+                if self.matcher is None:
+                    self.matcher = default_matcher(self.client, self.settings)
+                run_matching(self.client, self.settings, matcher=self.matcher, now=now)
             make_digests(self.client, self.settings, now=now)
             if self.last_spike_check is None or now - self.last_spike_check >= SPIKE_EVERY:
                 check_spikes(self.client, self.settings, now=now)
@@ -282,6 +285,8 @@ class Scheduler:
             running.process.kill()
             running.process.wait()
         self.reap(self.clock())
+        if self.matcher is not None and hasattr(self.matcher, "close"):
+            self.matcher.close()
 
     def stop(self, *_: Any) -> None:
         self.stopping.set()

@@ -577,3 +577,39 @@ def test_phrases_where_terms_share_a_position_are_read_from_positions() -> None:
                 for sub in subs]
     assert found == expected == ["s0", "s1", "s2", "s4"]
     assert matcher.match([doc]) == {"d": found}
+
+
+def test_a_kept_matcher_is_built_once_per_set_of_subscriptions(corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """The scheduler keeps the matcher ``default_matcher`` gave it: passes over the same subscriptions reuse the
+    compiled one; a subscription edited (its ``updated`` moves) rebuilds it, and the answers follow the edit."""
+    from alerts import matcher as matcher_module
+    from alerts.service import default_matcher
+    from alerts.subscriptions import Subscription
+
+    builds: list[int] = []
+    real_build = matcher_module.Matcher.build.__func__  # type: ignore[attr-defined]
+
+    def counting_build(cls: type, subs: Any, *args: Any, **kwargs: Any) -> Any:
+        builds.append(len(subs))
+        return real_build(cls, subs, *args, **kwargs)
+
+    monkeypatch.setattr(matcher_module.Matcher, "build", classmethod(counting_build))
+    ids = sorted(corpus.docs)
+    words = (w for i in ids for w in str(corpus.docs[i].get("title") or "").split() if w.isalpha())
+    word = next(w for w in words if searched(corpus, MatcherSubscription(id="w", query=w)))
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    subs = [Subscription(id="s1", owner="u", name="a", query=word, created=now, updated=now),
+            Subscription(id="s2", owner="u", name="b", query="xyzzyquux", created=now, updated=now)]
+    match = default_matcher(corpus.client, corpus.settings)
+    try:
+        first = match(subs, [{"id": i} for i in ids])
+        assert match(subs, [{"id": i} for i in ids]) == first
+        assert builds == [2]  # the second pass reused the compiled matcher
+        assert {d for d, s in first.items() if "s1" in s} == searched(corpus, MatcherSubscription(id="s1", query=word))
+        edited = subs[0].model_copy(update={"query": "xyzzyquux", "updated": now + timedelta(minutes=1)})
+        second = match([edited, subs[1]], [{"id": i} for i in ids])
+        assert builds == [2, 2]
+        assert not any(second.values())
+    finally:
+        match.close()  # type: ignore[attr-defined]
