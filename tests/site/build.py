@@ -290,6 +290,51 @@ def _place_drafts(now: datetime) -> list[Draft]:
     return drafts
 
 
+SCALED_FIRST_ID = 400001
+
+
+def _scaled_drafts(stories: Stories, now: datetime, count: int, generated: dict[str, list[Draft]]) -> list[Draft]:
+    """`count` more articles for a scaled site, drawn like the regular ones (kits in the proportions of
+    PLAN, flood stories a few days old) by a generator of their own; titles may repeat, paths do not."""
+    rng = random.Random(SEED + 2)
+    plan = [(section, kit_key) for section, kits in PLAN.items() for kit_key, n in kits for _ in range(n)]
+    drafts: list[Draft] = []
+    for i in range(count):
+        section, kit_key = rng.choice(plan)
+        kit = stories.kits[kit_key]
+        place = _place(rng.choice(FLOOD_PLACES)) if kit.floods and kit.language == "vi" else None
+        values = slots(rng, place or rng.choice(PLACES), now)
+        index = rng.randrange(len(kit.titles))
+        generic = stories.generic.get(section, ())
+        n_generic = rng.randint(1, 2) if generic else 0
+        n_specific = rng.randint(max(2, 3 - n_generic), min(5, len(kit.paras)))
+        paras = [kit.paras[j].format_map(values) for j in sorted(rng.sample(range(len(kit.paras)), n_specific))]
+        for text in rng.sample(generic, n_generic):
+            paras.insert(rng.randint(1, len(paras)), text.format_map(values))
+        if kit.floods:
+            published = _random_time(rng, now, timedelta(days=2), timedelta(days=7))
+        else:
+            published = _random_time(rng, now, timedelta(hours=6), timedelta(days=60))
+        draft = Draft(
+            id=SCALED_FIRST_ID + i, section=section, language=kit.language, floods=kit.floods,
+            title=kit.titles[index].format_map(values), lead=kit.leads[index % len(kit.leads)].format_map(values),
+            paras=paras, author=rng.choice(REPORTERS_EN if kit.language == "en" else REPORTERS_VI),
+            published=published, date_mode="meta" if rng.random() < 0.5 else "visible", kit=kit_key,
+        )
+        draft.section_meta = rng.random() < 0.35
+        draft.path = f"/tin-tuc/{section}/{slugify(draft.title)}-{draft.id}.html"
+        draft.related = rng.sample(generated.get(section) or generated["giao-duc"], 3)
+        pool = stories.comments["en" if draft.language == "en" else "vi"]
+        latest = now - timedelta(minutes=2)
+        for text in rng.sample(pool, rng.randint(0, 4)):
+            when = draft.published + timedelta(minutes=rng.uniform(20, 1500))
+            if when < latest:
+                draft.comments.append((rng.choice(COMMENTERS), when.replace(second=0, microsecond=0), text))
+        draft.comments.sort(key=lambda c: c[1])
+        drafts.append(draft)
+    return drafts
+
+
 def _to_article(draft: Draft, base: str, now: datetime) -> Article:
     text = "\n".join((draft.title, draft.lead, *draft.paras))
     if draft.language == "en":
@@ -353,8 +398,13 @@ def _error_page(status: int, title: str) -> bytes:
     ).encode()
 
 
-def build_site(base_url: str, now: datetime | None = None) -> Site:
-    """Generate every page of the site for `base_url` (e.g. "http://127.0.0.1:8765"). Deterministic."""
+def build_site(base_url: str, now: datetime | None = None, scale: int = 1) -> Site:
+    """Generate every page of the site for `base_url` (e.g. "http://127.0.0.1:8765"). Deterministic.
+
+    `scale` > 1 (benchmarks) adds `scale - 1` times the generated articles and forum threads, drawn from the
+    same kits and scripts, linked from the listings, feed and sitemaps; `scale=1` is the test site, unchanged."""
+    if scale < 1:
+        raise ValueError(f"scale must be at least 1, not {scale}")
     base = base_url.rstrip("/")
     now = normalize_now(now)
     year = to_local(now).year
@@ -379,6 +429,8 @@ def build_site(base_url: str, now: datetime | None = None) -> Site:
         draft.related = place_rng.sample(pool, 3)
     generated_drafts = regular
     regular = [*regular, *places]
+    if scale > 1:
+        regular += _scaled_drafts(stories, now, len(generated_drafts) * (scale - 1), generated)
     newest = sorted(regular, key=lambda d: d.published, reverse=True)
     by_section = {s: [d for d in newest if d.section == s] for s in SECTIONS}
 
@@ -496,7 +548,7 @@ def build_site(base_url: str, now: datetime | None = None) -> Site:
         "Mọi thông tin xin gửi về hộp thư toasoan@baobacninh.local.",
         "Liên hệ quảng cáo: 0222.3822.xxx."]).encode())
 
-    forum_pages, threads = build_forum(base, now)
+    forum_pages, threads = build_forum(base, now, scale=scale)
     pages.update(forum_pages)
     for page in pages.values():
         if page.content_type == HTML_UTF8 and page.status == 200:

@@ -306,13 +306,14 @@ def _index_page(base: str, threads: list[Thread]) -> str:
                    template="forum_list")
 
 
-def build_forum(base: str, now: datetime, seed: int = 2203) -> tuple[dict[str, Page], list[Thread]]:
-    """Pages under /dien-dan/ and the threads they show."""
+def build_forum(base: str, now: datetime, seed: int = 2203, scale: int = 1) -> tuple[dict[str, Page], list[Thread]]:
+    """Pages under /dien-dan/ and the threads they show; `scale` > 1 repeats the thread scripts that many
+    times (new ids, posts drawn anew; only the first copy of a sticky thread is sticky)."""
     rng = random.Random(seed)
     handles, reactions, scripts = load_forum()
     threads: list[Thread] = []
     next_post = 120001
-    for i, script in enumerate(scripts):
+    for i, script in enumerate(scripts * scale):
         posts = _make_posts(rng, script, handles, reactions, now, next_post)
         next_post += len(posts) + rng.randrange(3, 40)  # ids of other sections' posts in between
         path = f"/dien-dan/t/{slugify(script.title)}.{2201 + i}/"
@@ -327,7 +328,7 @@ def build_forum(base: str, now: datetime, seed: int = 2203) -> tuple[dict[str, P
             page_paths=tuple(_page_path(path, n) for n in range(1, pages + 1)),
             posts=tuple(posts),
             floods=script.floods,
-            sticky=script.sticky,
+            sticky=script.sticky and i < len(scripts),
         ))
 
     pages_out: dict[str, Page] = {}
