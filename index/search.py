@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
@@ -28,6 +28,7 @@ _RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 DATE_FORMAT = "strict_date_optional_time"
 """How ES hands dates back (``fields``): UTC, ISO 8601, milliseconds."""
+T = TypeVar("T")
 
 
 class NothingIndexed(UserError):
@@ -187,11 +188,9 @@ def _day_bound(day: date, zone: tzinfo, end_of_day: bool) -> datetime:
     return datetime.combine(day, time.max if end_of_day else time.min, zone).astimezone(UTC)
 
 
-def build_query(req: SearchRequest, node: Node | None = None) -> dict[str, Any]:
-    """The ES query for a request; raises QuerySyntaxError for bad syntax."""
-    if node is None and req.query.strip():
-        node = parse(req.query)
-    must: dict[str, Any] = to_es(node) if node is not None else {"match_all": {}}
+def build_filters(req: SearchRequest) -> list[dict[str, Any]]:
+    """The ES filter clauses of a request's filters (sources, kinds, languages, topics, sentiments, places,
+    dates); the query text is not among them."""
     filters: list[dict[str, Any]] = []
     if req.sources:
         filters.append({"terms": {"source": list(req.sources)}})
@@ -212,7 +211,20 @@ def build_query(req: SearchRequest, node: Node | None = None) -> dict[str, Any]:
         if req.date_to:
             rng["lte"] = req.date_to.astimezone(UTC).isoformat()
         filters.append({"range": {"published": rng}})
-    return {"bool": {"must": [must], "filter": filters}}
+    return filters
+
+
+def parse_request_query(req: SearchRequest) -> Node | None:
+    """The parsed query text of a request (None when empty); raises QuerySyntaxError for bad syntax."""
+    return parse(req.query) if req.query.strip() else None
+
+
+def build_query(req: SearchRequest, node: Node | None = None) -> dict[str, Any]:
+    """The ES query for a request; raises QuerySyntaxError for bad syntax."""
+    if node is None:
+        node = parse_request_query(req)
+    must: dict[str, Any] = to_es(node) if node is not None else {"match_all": {}}
+    return {"bool": {"must": [must], "filter": build_filters(req)}}
 
 
 def _sort(req: SearchRequest) -> list[dict[str, Any]]:
@@ -240,7 +252,7 @@ def decode_cursor(cursor: str) -> list[Any]:
 def search(client: Elasticsearch, settings: Settings, req: SearchRequest) -> SearchResult:
     """Run one page of a search. :class:`NothingIndexed` before the first crawl, :class:`ClusterUnavailable`
     when the cluster cannot be reached."""
-    node = parse(req.query) if req.query.strip() else None
+    node = parse_request_query(req)
     body: dict[str, Any] = {
         "query": build_query(req, node),
         "sort": _sort(req),
@@ -257,15 +269,7 @@ def search(client: Elasticsearch, settings: Settings, req: SearchRequest) -> Sea
         body["collapse"] = {"field": "story"}
     if req.facets:
         body["aggs"] = FACETS
-    try:
-        _check_schema(client, settings)
-        resp = client.search(index=docs_alias(settings), **body)
-    except ApiError as exc:
-        if exc.status_code == 404 and exc.error == "index_not_found_exception":
-            raise _nothing_indexed(settings) from None
-        raise UserError(f"search failed: {_reason(exc)}") from None
-    except TransportError as exc:
-        raise ClusterUnavailable(f"Elasticsearch at {settings.es.effective_url} is unreachable: {exc}") from None
+    resp = guarded_call(client, settings, "search", lambda: client.search(index=docs_alias(settings), **body))
     raw_hits = resp["hits"]["hits"]
     patterns = positive_patterns(node)
     zone = local_zone(settings)
@@ -281,21 +285,37 @@ def search(client: Elasticsearch, settings: Settings, req: SearchRequest) -> Sea
     )
 
 
-def _nothing_indexed(settings: Settings) -> NothingIndexed:
+def nothing_indexed(settings: Settings) -> NothingIndexed:
+    """The :class:`NothingIndexed` error for the configured prefix."""
     return NothingIndexed(
         f"nothing is indexed yet under prefix {settings.index.prefix!r}: crawl first with mediawatch crawl"
     )
 
 
-def _check_schema(client: Elasticsearch, settings: Settings) -> None:
+def check_schema(client: Elasticsearch, settings: Settings) -> None:
     """The documents alias must exist (:class:`NothingIndexed`) and point at this schema version
     (``SchemaOutdated``, naming ``mediawatch index migrate``): an older index would answer some
     queries (``author:nguyen``) with silence instead of an error."""
     (state,) = schema_state(client, settings, (DOCS,))
     if state.missing:
-        raise _nothing_indexed(settings)
+        raise nothing_indexed(settings)
     if state.outdated or state.newer:
         raise outdated_error(state, settings)
+
+
+def guarded_call(client: Elasticsearch, settings: Settings, what: str, send: Callable[[], T]) -> T:
+    """``send()`` (a read of the documents index) after :func:`check_schema`, with its errors made one-line:
+    :class:`NothingIndexed` for a missing index, ``UserError("<what> failed: reason")`` for a refused
+    request, ``ClusterUnavailable`` when the cluster cannot be reached."""
+    try:
+        check_schema(client, settings)
+        return send()
+    except ApiError as exc:
+        if exc.status_code == 404 and exc.error == "index_not_found_exception":
+            raise nothing_indexed(settings) from None
+        raise UserError(f"{what} failed: {error_reason(exc)}") from None
+    except TransportError as exc:
+        raise ClusterUnavailable(f"Elasticsearch at {settings.es.effective_url} is unreachable: {exc}") from None
 
 
 FACETS: dict[str, Any] = {
@@ -434,7 +454,8 @@ def _attach_copies(client: Elasticsearch, settings: Settings, hits: list[Hit]) -
         hit.also_at = [u for u in urls.get(hit.content_hash or "", []) if u != hit.url]
 
 
-def _reason(exc: ApiError) -> str:
+def error_reason(exc: ApiError) -> str:
+    """The root cause Elasticsearch gives for a refused request (else the error's text)."""
     info = getattr(exc, "info", None) or getattr(exc, "body", None)
     if isinstance(info, dict):
         err = info.get("error", {})

@@ -14,22 +14,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Literal
 
-from elasticsearch import ApiError, Elasticsearch, TransportError
+from elasticsearch import Elasticsearch
 
 from index.mappings import docs_alias
-from index.query import parse
 from index.search import (
     BadFilter,
     SearchRequest,
-    _check_schema,
-    _nothing_indexed,
-    _reason,
     build_query,
     format_instant,
+    guarded_call,
     local_zone,
+    parse_request_query,
 )
 from mediawatch.config import Settings
-from mediawatch.errors import ClusterUnavailable, UserError
 
 Interval = Literal["auto", "day", "week", "month", "year"]
 INTERVALS: tuple[str, ...] = ("auto", "day", "week", "month", "year")
@@ -122,10 +119,9 @@ def trends(client: Elasticsearch, settings: Settings, req: SearchRequest, *, int
     if interval not in INTERVALS:
         raise BadFilter(f"interval must be one of {', '.join(INTERVALS)}")
     zone = local_zone(settings)
-    node = parse(req.query) if req.query.strip() else None
-    query = build_query(req, node)
+    query = build_query(req, parse_request_query(req))
     index = docs_alias(settings)
-    bounds = _call(client, settings, lambda: client.search(
+    bounds = guarded_call(client, settings, "trends", lambda: client.search(
         index=index, size=0, query=query, track_total_hits=True,
         aggs={"first": {"min": {"field": "published"}}, "last": {"max": {"field": "published"}}}))
     total = bounds["hits"]["total"]["value"]
@@ -168,7 +164,7 @@ def trends(client: Elasticsearch, settings: Settings, req: SearchRequest, *, int
             },
         },
     }
-    resp = _call(client, settings, lambda: client.search(index=index, size=0, query=query, aggs=aggs))
+    resp = guarded_call(client, settings, "trends", lambda: client.search(index=index, size=0, query=query, aggs=aggs))
     out = resp["aggregations"]
     volume = []
     for bucket in out["volume"]["buckets"]:
@@ -233,15 +229,3 @@ def _millis(value: Any, zone: tzinfo) -> datetime | None:
 
 def _epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def _call(client: Elasticsearch, settings: Settings, send: Any) -> Any:
-    try:
-        _check_schema(client, settings)
-        return send()
-    except ApiError as exc:
-        if exc.status_code == 404 and exc.error == "index_not_found_exception":
-            raise _nothing_indexed(settings) from None
-        raise UserError(f"trends failed: {_reason(exc)}") from None
-    except TransportError as exc:
-        raise ClusterUnavailable(f"Elasticsearch at {settings.es.effective_url} is unreachable: {exc}") from None
