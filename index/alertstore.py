@@ -62,6 +62,16 @@ class SubscriptionStore:
         except ConflictError as exc:
             raise Stale(sub_id) from exc
 
+    def replace(self, doc: dict[str, Any], version: tuple[int, int]) -> tuple[int, int]:
+        """Write ``doc`` as the whole subscription ``doc["id"]`` (fields it lacks are gone) in one write, only if
+        the stored one is still at ``version`` (else :class:`Stale`, nothing written); the new version."""
+        try:
+            resp = self.client.index(index=self.index, id=doc["id"], document=doc, if_seq_no=version[0],
+                                     if_primary_term=version[1], refresh=True)
+        except (ConflictError, NotFoundError) as exc:
+            raise Stale(doc["id"]) from exc
+        return resp["_seq_no"], resp["_primary_term"]
+
     def delete(self, sub_id: str) -> bool:
         try:
             self.client.delete(index=self.index, id=sub_id, refresh=True)

@@ -158,6 +158,45 @@ def test_edit_pause_resume_delete_in_the_page(page, live_app) -> None:
     assert audit_of(live_app, alert["id"], action="alert.delete")
 
 
+def test_an_edit_is_one_write_at_the_version_the_form_was_opened_at(page, live_app) -> None:
+    from alerts.service import Stores
+    from index.alertstore import Stale
+
+    alert = new_alert(live_app, "analyst1", name="Hai tab", webhooks=["https://hooks.example.vn/a"])
+    login(page, live_app, "analyst1", next_path=f"/alerts/{alert['id']}/edit")
+    page.get_by_test_id("delivery-hourly").check()
+    with live_app.http("analyst1") as http:  # meanwhile, another tab (here the API) changes the alert
+        resp = http.put(f"/api/subscriptions/{alert['id']}", json={"name": "Hai tab", "query": "ngap",
+                                                                    "emails": ["analyst1@example.vn"]})
+    assert resp.status_code == 200, resp.text
+    with page.expect_navigation():
+        page.get_by_test_id("save").click()
+    assert "tải lại trang" in page.get_by_test_id("form-errors").inner_text()
+    store = Stores(live_app.ctx.client, live_app.settings).subscriptions
+    doc, version = store.get(alert["id"])
+    assert doc["query"] == "ngap" and doc["delivery"] == "instant", "the stale form wrote nothing"
+    assert [c["type"] for c in doc["channels"]] == ["email"], "the API's whole-record write dropped the webhook"
+
+    page.goto(f"{live_app.url}/alerts/{alert['id']}/edit")  # opened again: saved
+    page.get_by_test_id("delivery-hourly").check()
+    with page.expect_navigation():
+        page.get_by_test_id("save").click()
+    assert page.get_by_test_id("notice").inner_text() == "Đã lưu thay đổi."
+    assert store.get(alert["id"])[0]["delivery"] == "hourly"
+
+    # The store itself: a replace at an old version raises Stale and writes nothing; at the current one it
+    # writes the whole record (a field left out is gone) and answers the new version.
+    with pytest.raises(Stale):
+        store.replace({**doc, "name": "cũ"}, version)
+    doc, version = store.get(alert["id"])
+    assert doc["name"] == "Hai tab"
+    new_version = store.replace({k: v for k, v in doc.items() if k != "secret"}, version)
+    stored, stored_version = store.get(alert["id"])
+    assert stored_version == new_version != version and "secret" not in stored
+    with pytest.raises(Stale):
+        store.replace({**doc, "id": "0" * 32}, version)  # no such subscription: nothing is created
+
+
 def test_test_against_the_last_days_is_exactly_what_search_returns(page, live_app) -> None:
     alert = new_alert(live_app, "analyst1", name="Thử 30 ngày", query="lu lut", filters={"kinds": ["news"]})
     with live_app.http("analyst1") as http:

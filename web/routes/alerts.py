@@ -30,7 +30,6 @@ from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-from elasticsearch import ConflictError
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field, ValidationError
@@ -253,6 +252,9 @@ class AlertForm:
     spike_factor: str = "3"
     spike_min: str = "5"
     spike_window: str = "14"
+    #: The stored version the edit form was opened at (``"seq_no.primary_term"``); a save is refused when the
+    #: subscription changed since. Empty: the version read when the form is saved (the API).
+    version: str = ""
 
     @classmethod
     def from_search(cls, params: Any, timezone: str) -> AlertForm:
@@ -294,7 +296,7 @@ class AlertForm:
                    webhooks=split_lines(text("webhooks")), template=text("template", "json") or "json",
                    copies=bool(data.get("copies")), spike=bool(data.get("spike")),
                    spike_factor=text("spike_factor", "3") or "3", spike_min=text("spike_min", "5") or "5",
-                   spike_window=text("spike_window", "14") or "14")
+                   spike_window=text("spike_window", "14") or "14", version=text("version"))
 
 
 def split_lines(text: str) -> list[str]:
@@ -550,15 +552,23 @@ def update_alert(request: Request, user: User, sub_id: str, form: AlertForm, lan
     if sub is None:
         return None, errors
     sub = sub.model_copy(update={"updated": datetime.now(UTC)})
-    store = stores_of(ctx).subscriptions
+    if form.version:
+        opened = _version(form.version)
+        if opened != version:  # changed since the form was opened (or an unreadable version): nothing is written
+            return None, {"form": gettext("alerts.err.stale", lang)}
     try:  # a whole-record write at the version read, so channels dropped from the alert lose their health too
-        store.client.index(index=store.index, id=sub.id, document=sub.to_doc(), if_seq_no=version[0],
-                           if_primary_term=version[1], refresh=True)
-    except ConflictError:
+        stores_of(ctx).subscriptions.replace(sub.to_doc(), version)
+    except Stale:
         return None, {"form": gettext("alerts.err.stale", lang)}
     changed = sorted(k for k, v in sub.to_doc().items() if current.to_doc().get(k) != v and k != "updated")
     audit(request, "alert.update", sub.id, details={"name": sub.name, "changed": changed})
     return sub, {}
+
+
+def _version(text: str) -> tuple[int, int] | None:
+    """``"seq_no.primary_term"`` as a version, or None when unreadable."""
+    seq, _, term = text.partition(".")
+    return (int(seq), int(term)) if seq.isdigit() and term.isdigit() else None
 
 
 def set_active(request: Request, user: User, sub_id: str, active: bool) -> Subscription:
@@ -673,8 +683,10 @@ def alert_page(request: Request, sub_id: str, user: User = Depends(current_user)
 
 @router.get("/alerts/{sub_id}/edit", include_in_schema=False)
 def edit_alert_page(request: Request, sub_id: str, user: User = Depends(current_user)):
-    sub, _ = load_subscription(ctx_of(request), user, sub_id)
-    return _form_page(request, AlertForm.from_subscription(sub), sub=sub)
+    sub, version = load_subscription(ctx_of(request), user, sub_id)
+    form = AlertForm.from_subscription(sub)
+    form.version = f"{version[0]}.{version[1]}"
+    return _form_page(request, form, sub=sub)
 
 
 @router.post("/alerts/{sub_id}/edit", include_in_schema=False)
