@@ -16,6 +16,7 @@ import json
 import os
 import re
 import tomllib
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_origin
@@ -133,7 +134,11 @@ class IndexSettings(_Section):
     shards: int = Field(default=1, ge=1, le=1024)
     replicas: int = Field(default=0, ge=0)
     bulk_batch_size: int = Field(default=200, ge=1)
+    # Retention (index.retention): documents older than this many days (publish time, else first crawl) are
+    # deleted by `mediawatch prune` and, once a day at retention_schedule, by `mediawatch schedule run`.
     retention_days: int | None = Field(default=None, ge=1)
+    # When the scheduler prunes: a five-field cron expression in crawl.timezone (default 02:30 local time).
+    retention_schedule: str = "30 2 * * *"
     # Writes the cluster could not take are spooled under data_dir/spool/<prefix>/ and replayed by the
     # next crawl; past this many bytes the crawl stops (with a clear message) instead of dropping.
     spool_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
@@ -141,6 +146,19 @@ class IndexSettings(_Section):
     writer_queue: int = Field(default=256, ge=1)
     # How long writers wait on an index held read-only by `mediawatch index migrate` before spooling.
     migration_wait_seconds: NonNegative = 600.0
+
+    @field_validator("retention_schedule")
+    @classmethod
+    def _retention_schedule_is_cron(cls, value: str) -> str:
+        from cronsim import CronSim, CronSimError
+
+        if len(value.split()) != 5:
+            raise ValueError(f"not a five-field cron expression such as '30 2 * * *': {value!r}")
+        try:
+            CronSim(value, datetime(2000, 1, 1))
+        except CronSimError as exc:
+            raise ValueError(f"not a valid cron expression {value!r} ({exc})") from None
+        return value
 
     @field_validator("prefix")
     @classmethod

@@ -18,6 +18,13 @@ After each crawl the scheduler runs an alert pass (matching the new documents, i
 every tick it also bundles due digests, retries due deliveries and, every few minutes, checks spikes.
 SIGTERM or SIGINT stops it cleanly: no new crawls; running ones get SIGTERM (they save what they
 fetched and record themselves as interrupted), then SIGKILL after a grace period.
+
+**Retention.** With ``index.retention_days`` set, the scheduler also prunes (``index.retention``: old documents,
+stale page state) once a day at ``index.retention_schedule`` (cron in ``crawl.timezone``, default 02:30 local
+time). The job has a state document of its own (``job:retention``) claimed exactly as a source's is, so of
+several schedulers exactly one prunes per slot; first seen, it is due at the next slot; a slot missed while no
+scheduler ran is caught up once. The prune runs on a thread (crawls are reaped and started meanwhile), holds the
+``retention`` lease, and is audited as ``retention.prune`` by actor ``scheduler``.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from mediawatch.config import Settings
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 30.0
 SPIKE_EVERY = timedelta(minutes=10)
+RETENTION_JOB = "job:retention"  # its schedule state's id (no source id can look like it: ':' is not allowed)
 
 
 def next_slot(schedule: str, after: datetime, timezone: str) -> datetime:
@@ -102,6 +110,7 @@ class Scheduler:
         self.running: dict[str, Running] = {}
         self.stopping = threading.Event()
         self.last_spike_check: datetime | None = None
+        self.retention_thread: threading.Thread | None = None
         self.matcher: Any = None  # built at the first alert pass, kept: see alerts.service.default_matcher
 
     # -- what is due ----------------------------------------------------------------------------
@@ -237,7 +246,87 @@ class Scheduler:
                     report.started.append(claim.source.id)
         if not report.finished:
             self._alerts(now, match=False)
+        if not self.stopping.is_set():
+            self._retention(now)
         return report
+
+    # -- retention ------------------------------------------------------------------------------------
+    def claim_retention(self, now: datetime) -> bool:
+        """Claim the retention job's slot when due (compare-and-set, as a source's: another scheduler's claim
+        wins). False when retention is off, not due yet, or claimed elsewhere. First seen: due at the next slot."""
+        if not self.settings.index.retention_days:
+            return False
+        schedule, zone = self.settings.index.retention_schedule, self.settings.crawl.timezone
+        found = self.states.get(RETENTION_JOB)
+        if found is None:
+            self.states.create({"source": RETENTION_JOB, "schedule": schedule,
+                                "next_due": next_slot(schedule, now, zone).isoformat(), "updated": now.isoformat()})
+            return False
+        state, version = found
+        next_due = _time(state.get("next_due"))
+        if state.get("schedule") != schedule:  # the schedule changed: its next slot counts
+            next_due = min(next_due or now, next_slot(schedule, now, zone))
+        if next_due is not None and next_due > now:
+            return False
+        try:
+            self.states.update(RETENTION_JOB, {"next_due": next_slot(schedule, now, zone).isoformat(),
+                                               "schedule": schedule, "last_started": now.isoformat(),
+                                               "started_by": self.owner, "updated": now.isoformat()}, version)
+        except Stale:
+            return False
+        return True
+
+    def run_retention(self, now: datetime) -> Any:
+        """Prune now (``index.retention.prune_audited``, actor ``scheduler``) and record how it ended in the job's
+        state. Returns the PruneResult, or None when it did not run (another prune held the lease) or failed."""
+        from index.retention import prune_audited
+        from mediawatch.errors import UserError
+
+        days = self.settings.index.retention_days
+        if not days:
+            return None
+        result = None
+        try:  # the counts go to the audit log (retention.prune); the job's state keeps how it ended
+            result = prune_audited(self.client, self.settings, days, actor="scheduler", owner=self.owner,
+                                   details={"scheduler": self.owner})
+            status = "ok"
+        except UserError as exc:  # a prune started by a person holds the lease: it does the work
+            status = "busy"
+            log.info("retention skipped: %s", exc)
+        except Exception as exc:
+            status = "failed"
+            log.warning("retention failed: %s", exc)
+        finished = self.clock()
+        try:
+            for _ in range(5):
+                found = self.states.get(RETENTION_JOB)
+                if found is None:
+                    break
+                try:
+                    self.states.update(RETENTION_JOB, {"last_finished": finished.isoformat(), "last_status": status,
+                                                       "updated": finished.isoformat()}, found[1])
+                    break
+                except Stale:
+                    continue
+        except Exception as exc:
+            log.warning("could not record how retention ended: %s", exc)
+        if result is not None:
+            log.info("retention: deleted %d documents and %d page states", result.documents, result.pages)
+        return result
+
+    def _retention(self, now: datetime) -> None:
+        """Claim the retention slot when due and prune on a thread of its own (one at a time)."""
+        if self.retention_thread is not None and self.retention_thread.is_alive():
+            return
+        try:
+            claimed = self.claim_retention(now)
+        except Exception as exc:  # the cluster is away for a moment: the next tick tries again
+            log.warning("retention claim failed: %s", exc)
+            return
+        if claimed:
+            self.retention_thread = threading.Thread(target=self.run_retention, args=(now,), daemon=True,
+                                                     name="mediawatch-retention")
+            self.retention_thread.start()
 
     def _alerts(self, now: datetime, *, match: bool) -> None:
         from alerts.service import check_spikes, default_matcher, deliver_due, make_digests, run_matching
@@ -285,6 +374,8 @@ class Scheduler:
             running.process.kill()
             running.process.wait()
         self.reap(self.clock())
+        if self.retention_thread is not None:  # a prune in progress: let it finish its chunk and be recorded
+            self.retention_thread.join(max(0.0, deadline - time.monotonic()) + 1.0)
         if self.matcher is not None and hasattr(self.matcher, "close"):
             self.matcher.close()
 

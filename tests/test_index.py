@@ -130,7 +130,7 @@ def test_retention_deletes_old_documents_only(cluster: Cluster, prefix: str, tmp
     env = cluster.env(prefix, tmp_path)
     dry = run_cli("prune", "--days", "30", "--dry-run", env=env)
     assert dry.returncode == 0 and "would delete 3 documents" in dry.stdout
-    assert run_cli("prune", env=env).returncode == 1  # no period configured: one line, non-zero
+    assert run_cli("prune", env=env).returncode == 2  # no period configured: one line, a usage mistake
     done = run_cli("prune", env={**env, "MEDIAWATCH_INDEX__RETENTION_DAYS": "30"})
     assert done.returncode == 0 and "deleted 3 documents" in done.stdout
     remaining = {h["_id"] for h in client.search(index=docs_alias(settings), query={"match_all": {}})["hits"]["hits"]}

@@ -20,7 +20,8 @@ app.add_typer(schedule_app, name="schedule")
 @schedule_app.command("run")
 def run() -> None:
     """Run crawls when their schedules say (sources.yaml `schedule`), alerts after each crawl, digests on
-    time; until SIGTERM or Ctrl-C, which stop it cleanly. Several schedulers may share one cluster."""
+    time, the retention prune once a day (index.retention_days, at index.retention_schedule); until SIGTERM or
+    Ctrl-C, which stop it cleanly. Several schedulers may share one cluster."""
     from mediawatch.scheduler import run_forever
 
     settings = get_settings()
@@ -31,7 +32,7 @@ def run() -> None:
 @schedule_app.command("list")
 def list_cmd() -> None:
     """Each scheduled source (sources.yaml and the sources added in the web app): its schedule, when it is next
-    due, how its last scheduled crawl ended."""
+    due, how its last scheduled crawl ended; and the daily retention job (index.retention_days)."""
     from crawlers.sources import load_registry
 
     settings = get_settings()
@@ -50,4 +51,12 @@ def list_cmd() -> None:
         table.add_row(source.id, source.schedule or "-" if source.enabled else "disabled",
                       _local(state.get("next_due"), settings) if source.schedule else "-",
                       _local(state.get("last_started"), settings), state.get("last_status") or "-")
+    from mediawatch.scheduler import RETENTION_JOB
+
+    job = states.get(RETENTION_JOB, {})
+    days = settings.index.retention_days
+    table.add_row(f"(retention: prune after {days} days)" if days else "(retention: off)",
+                  settings.index.retention_schedule if days else "-",
+                  _local(job.get("next_due"), settings) if days else "-", _local(job.get("last_started"), settings),
+                  job.get("last_status") or "-")
     console.print(table)

@@ -20,6 +20,9 @@ leads there) and the API under ``/api/sources``. An analyst gets 403 on every on
   it running and links to its run once recorded.
 * Every change is audited: ``source.create``, ``source.update`` (which fields changed, from what to what),
   ``source.disable``, ``source.enable``, ``source.revert``, ``source.delete``, ``source.crawl``, ``source.check``.
+* **Delete** an added source keeps its documents and page state unless "also delete its documents" is ticked
+  (``delete_documents=true`` in the API): then both go (``index.retention.delete_source_data``, under the source's
+  crawl lease, so never during a crawl of it), and ``source.delete`` records the counts.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from crawlers.sources import (
 from index.alertstore import Stale
 from index.locks import Lease
 from index.mappings import locks_alias, runs_alias
+from index.retention import count_source_data, delete_source_data
 from index.runs import history_flags, last_run_per_source, recent_runs
 from index.sources import SourceStore, source_record
 from mediawatch.config import Settings
@@ -123,8 +127,12 @@ register({
     "sources.revert_confirm": {"vi": "Bỏ các thay đổi làm trong ứng dụng và dùng lại cấu hình của sources.yaml?",
                                "en": "Drop the changes made in the app and use the sources.yaml entry again?"},
     "sources.delete": {"vi": "Xóa nguồn", "en": "Delete source"},
-    "sources.delete_confirm": {"vi": "Xóa nguồn này khỏi danh sách? Các bài đã thu thập vẫn được giữ.",
-                               "en": "Remove this source? Documents already collected are kept."},
+    "sources.delete_confirm": {"vi": "Xóa nguồn này khỏi danh sách? Các bài đã thu thập vẫn được giữ, trừ khi "
+                                     "chọn “Xóa cả các bài đã thu thập” (không hoàn tác được).",
+                               "en": "Remove this source? Documents already collected are kept unless “Also delete "
+                                     "its documents” is ticked (that cannot be undone)."},
+    "sources.delete_documents": {"vi": "Xóa cả các bài đã thu thập ({docs} bài, {pages} trang đã ghi nhận)",
+                                 "en": "Also delete its documents ({docs} documents, {pages} known pages)"},
     "sources.crawl": {"vi": "Thu thập ngay", "en": "Crawl now"},
     "sources.running": {"vi": "Đang thu thập", "en": "Crawling"},
     "sources.running_since": {"vi": "Đang thu thập từ {since} ({who})", "en": "Crawling since {since} ({who})"},
@@ -171,6 +179,8 @@ register({
     "sources.done.enabled": {"vi": "Đã bật lại nguồn.", "en": "Source enabled."},
     "sources.done.reverted": {"vi": "Đã dùng lại cấu hình của sources.yaml.", "en": "Back to the sources.yaml entry."},
     "sources.done.deleted": {"vi": "Đã xóa nguồn.", "en": "Source removed."},
+    "sources.done.deleted_documents": {"vi": "Đã xóa nguồn cùng các bài và trạng thái trang của nó.",
+                                       "en": "Source removed, with its documents and page state."},
     "sources.done.crawl": {"vi": "Đã bắt đầu thu thập.", "en": "Crawl started."},
     "sources.check_url": {"vi": "Địa chỉ trang", "en": "Page address"},
     "sources.check_run": {"vi": "Kiểm tra", "en": "Check"},
@@ -431,18 +441,38 @@ def set_enabled(request: Request, user: User, source_id: str, enabled: bool) -> 
     audit(request, "source.enable" if enabled else "source.disable", source_id, details={"origin": origin})
 
 
-def remove_stored(request: Request, user: User, source_id: str) -> str:
+def remove_stored(request: Request, user: User, source_id: str, *, delete_documents: bool = False) -> str:
     """Drop the stored record: an added source goes away, an edited file source is back to its sources.yaml entry.
-    Returns the origin it had; 404 when nothing is stored for it."""
+    With ``delete_documents`` (an added source only; 400 for an edited one) its documents and page state go too,
+    under its crawl lease (409 while it is crawled). Returns the origin it had; 404 when nothing is stored for it."""
     ctx = ctx_of(request)
     store = store_of(ctx)
     found = store.get(source_id) if ID_PATTERN.match(source_id) else None
     if found is None:
         raise HTTPException(404, "not found")
     origin = ORIGIN_APP if found[0].get("origin") == "app" else ORIGIN_EDITED
-    store.delete(source_id)
-    audit(request, "source.delete" if origin == ORIGIN_APP else "source.revert", source_id,
-          details={"config": found[0].get("config")})
+    if not delete_documents:
+        store.delete(source_id)
+        audit(request, "source.delete" if origin == ORIGIN_APP else "source.revert", source_id,
+              details={"config": found[0].get("config"), **({"documents": 0, "pages": 0, "documents_deleted": False}
+                                                            if origin == ORIGIN_APP else {})})
+        return origin
+    if origin != ORIGIN_APP:
+        raise HTTPException(400, "only a source added in the app can be deleted with its documents; remove a "
+                                 "sources.yaml source from the file")
+    lease = crawl_lease(ctx, source_id, f"web:{user.id}/{source_id}/remove-{uuid.uuid4().hex[:8]}")
+    holder = lease.try_acquire()
+    if holder is not None:
+        audit(request, "source.delete", source_id, "denied", {"busy": holder.describe()})
+        raise HTTPException(409, f"already being crawled: {holder.describe()}")
+    try:
+        store.delete(source_id)
+        deleted = delete_source_data(ctx.client, ctx.settings, source_id)
+    finally:
+        lease.release()
+    audit(request, "source.delete", source_id, details={
+        "config": found[0].get("config"), "documents": deleted.documents, "pages": deleted.pages,
+        "documents_deleted": True})
     return origin
 
 
@@ -697,7 +727,7 @@ def sources_page(request: Request, user: User = Depends(require_admin)):
     done = request.query_params.get("done", "")
     return render(request, "sources.html", {
         "rows": source_rows(ctx, view), "problems": view.registry.problems, "file_error": view.file_error,
-        "notice": f"sources.done.{done}" if done in ("deleted", "reverted") else None,
+        "notice": f"sources.done.{done}" if done in ("deleted", "deleted_documents", "reverted") else None,
     })
 
 
@@ -759,6 +789,8 @@ def source_page(request: Request, source_id: str, user: User = Depends(require_a
         ORIGIN_APP, "config_yaml": yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
         "problem": view.registry.problems.get(source_id), "runs": runs_with_flags(ctx, source_id),
         "state": crawl_state(ctx, source_id), "stored": source_id in view.records,
+        "data": count_source_data(ctx.client, ctx.settings, source_id)
+        if view.records.get(source_id, {}).get("origin") == "app" else None,
         "notice": f"sources.done.{done}" if done in ("created", "updated", "disabled", "enabled", "crawl") else None,
         "error": request.query_params.get("error"),
     })
@@ -798,10 +830,21 @@ def enable_form(request: Request, source_id: str, user: User = Depends(require_a
 
 
 @router.post(f"{BASE}/{{source_id}}/remove", include_in_schema=False)
-def remove_form(request: Request, source_id: str, user: User = Depends(require_admin)):
-    origin = remove_stored(request, user, source_id)
+async def remove_form(request: Request, source_id: str, user: User = Depends(require_admin)):
+    data = await request.form()
+    with_documents = bool(data.get("delete_documents"))
+    try:
+        origin = await run_in_threadpool(remove_stored, request, user, source_id, delete_documents=with_documents)
+    except HTTPException as exc:
+        if exc.status_code != 409:
+            raise
+        from urllib.parse import quote
+
+        message = gettext("sources.err.busy", language_of(request), who=str(exc.detail).split(": ", 1)[-1])
+        return RedirectResponse(f"{BASE}/{source_id}?error={quote(message)}", status_code=303)
     if origin == ORIGIN_APP:
-        return RedirectResponse(f"{BASE}?done=deleted", status_code=303)
+        return RedirectResponse(f"{BASE}?done={'deleted_documents' if with_documents else 'deleted'}",
+                                status_code=303)
     return RedirectResponse(f"{BASE}/{source_id}?done=updated", status_code=303)
 
 
@@ -961,11 +1004,16 @@ def enable_api(request: Request, source_id: str, user: User = Depends(require_ad
     return _detail(request, source_id)
 
 
-@router.delete("/api/sources/{source_id}", status_code=204, tags=["sources"], responses=_NOT_FOUND,
+@router.delete("/api/sources/{source_id}", status_code=204, tags=["sources"],
+               responses={**_NOT_FOUND, 400: {"description": "delete_documents on an edited sources.yaml source"},
+                          409: {"description": "Being crawled now (with delete_documents)"}},
                summary="Remove what the app stored for a source: an added source goes, an edited sources.yaml "
-                       "source is back to its entry there (404 when nothing is stored)")
-def delete_api(request: Request, source_id: str, user: User = Depends(require_admin)):
-    remove_stored(request, user, source_id)
+                       "source is back to its entry there (404 when nothing is stored); with delete_documents=true "
+                       "an added source's documents and page state are deleted too (audited with the counts)")
+def delete_api(request: Request, source_id: str, user: User = Depends(require_admin),
+               delete_documents: bool = Query(False, description="Also delete the source's documents and page "
+                                                                 "state (an added source only)")):
+    remove_stored(request, user, source_id, delete_documents=delete_documents)
 
 
 @router.get("/api/sources/{source_id}/runs", response_model=list[dict[str, Any]], tags=["sources"],
