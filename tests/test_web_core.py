@@ -135,7 +135,8 @@ def test_an_analyst_cannot_open_the_audit_log(page, live_app) -> None:
     assert page.get_by_test_id("error-message").inner_text() == "Chỉ quản trị viên mới dùng được trang này."
 
 
-def test_the_admin_filters_the_audit_log(page, live_app) -> None:
+def test_the_admin_filters_the_audit_log(pages, live_app) -> None:
+    page = pages()
     with live_app.http() as http:  # an anonymous failure to find
         http.get("/login")
     login(page, live_app, "admin", next_path="/admin/audit")
@@ -148,6 +149,25 @@ def test_the_admin_filters_the_audit_log(page, live_app) -> None:
     actions = page.locator("[data-testid=audit-table] tbody tr td:nth-child(3)").all_inner_texts()
     actors = page.locator("[data-testid=audit-table] tbody tr td:nth-child(2)").all_inner_texts()
     assert actions and set(actions) == {"login"} and set(actors) == {"admin"}
+
+    # By target: what was acted on, exactly, in the page and the API (documented in the OpenAPI description).
+    login(pages(), live_app, "nobody-here", "wrong password!")  # a failure aimed at one name
+    page.goto(f"{live_app.url}/admin/audit")
+    page.locator("#target").fill("nobody-here")
+    with page.expect_navigation():
+        page.locator("form.filters-row button[type=submit]").click()
+    assert parse_qs(urlsplit(page.url).query)["target"] == ["nobody-here"]
+    assert page.locator("#target").input_value() == "nobody-here"
+    targets = page.locator("[data-testid=audit-table] tbody tr td:nth-child(4)").all_inner_texts()
+    actions = page.locator("[data-testid=audit-table] tbody tr td:nth-child(3)").all_inner_texts()
+    assert targets == ["nobody-here"] and actions == ["login_failed"]
+    entries = audit_entries(live_app, target="nobody-here")
+    assert [(e["action"], e["target"]) for e in entries] == [("login_failed", "nobody-here")]
+    assert audit_entries(live_app, target="nobody-her") == [], "a target is matched exactly"
+    with live_app.http() as http:
+        spec = http.get("/openapi.json").json()
+    params = {p["name"] for p in spec["paths"]["/api/audit"]["get"]["parameters"]}
+    assert {"actor", "action", "outcome", "target", "from", "to", "page"} <= params
 
 
 def test_a_form_post_without_the_csrf_token_is_refused(page, live_app) -> None:

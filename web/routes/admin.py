@@ -56,8 +56,8 @@ def _bound(request: Request, value: str | None, *, end: bool) -> datetime | None
     return parse_when(value, ctx_of(request).zone, end_of_day=end)
 
 
-def _audit_query(request: Request, actor: str | None, action: str | None, outcome: str | None, date_from: str | None,
-                 date_to: str | None, page: int) -> tuple[Any, dict[str, str]]:
+def _audit_query(request: Request, actor: str | None, action: str | None, outcome: str | None, target: str | None,
+                 date_from: str | None, date_to: str | None, page: int) -> tuple[Any, dict[str, str]]:
     errors: dict[str, str] = {}
     since = until = None
     try:
@@ -74,7 +74,8 @@ def _audit_query(request: Request, actor: str | None, action: str | None, outcom
         return None, errors
     result = ctx_of(request).audit_log.search(
         actor=(actor or "").strip().lower() or None, action=(action or "").strip() or None, outcome=outcome or None,
-        since=since, until=until, offset=(page - 1) * AUDIT_PAGE_SIZE, size=AUDIT_PAGE_SIZE)
+        target=(target or "").strip() or None, since=since, until=until, offset=(page - 1) * AUDIT_PAGE_SIZE,
+        size=AUDIT_PAGE_SIZE)
     zone = ctx_of(request).zone
     for entry in result.entries:
         entry["time"] = format_instant(datetime.fromisoformat(entry["time"]).astimezone(zone))
@@ -85,6 +86,8 @@ ActorQ = Query(None, max_length=100, description="User id of who acted ('-': ano
 ActionQ = Query(None, max_length=100, description="login, login_failed, logout, user.create, export, token.create, …; "
                                                   "ending in '.' or '*': a prefix")
 OutcomeQ = Query(None, description="ok | denied | failed")
+TargetQ = Query(None, max_length=200, description="What was acted on, exactly: a user id, a login name tried, a source "
+                                                  "id, a subscription id, a document id …")
 FromQ = Query(None, alias="from", max_length=40, description="From (local): YYYY-MM-DD, today, yesterday, 7d …")
 ToQ = Query(None, max_length=40, description="To (local, a day includes all of it)")
 PageQ = Query(1, ge=1, le=200)
@@ -92,9 +95,9 @@ PageQ = Query(1, ge=1, le=200)
 
 @router.get("/admin/audit", include_in_schema=False)
 def audit_page(request: Request, actor: str | None = ActorQ, action: str | None = ActionQ,
-               outcome: str | None = OutcomeQ, date_from: str | None = FromQ, to: str | None = ToQ,
-               page: int = PageQ, user: User = Depends(require_admin)):
-    result, errors = _audit_query(request, actor, action, outcome, date_from, to, page)
+               outcome: str | None = OutcomeQ, target: str | None = TargetQ, date_from: str | None = FromQ,
+               to: str | None = ToQ, page: int = PageQ, user: User = Depends(require_admin)):
+    result, errors = _audit_query(request, actor, action, outcome, target, date_from, to, page)
     entries = []
     if result is not None:
         for entry in result.entries:
@@ -104,7 +107,7 @@ def audit_page(request: Request, actor: str | None = ActorQ, action: str | None 
         "entries": entries, "total": total, "errors": errors, "page": page,
         "pages": max(1, -(-min(total, 200 * AUDIT_PAGE_SIZE) // AUDIT_PAGE_SIZE)),
         "filters": {"actor": actor or "", "action": action or "", "outcome": outcome or "",
-                    "from": date_from or "", "to": to or ""},
+                    "target": target or "", "from": date_from or "", "to": to or ""},
         "actions": ctx_of(request).audit_log.actions(), "outcomes": OUTCOMES,
     })
 
@@ -112,9 +115,9 @@ def audit_page(request: Request, actor: str | None = ActorQ, action: str | None 
 @router.get("/api/audit", response_model=AuditOut, tags=["admin"], summary="The audit log, newest first (admins)",
             responses={400: {"description": "A filter that cannot be read"}, 403: {"description": "Not an admin"}})
 def audit_api(request: Request, actor: str | None = ActorQ, action: str | None = ActionQ,
-              outcome: str | None = OutcomeQ, date_from: str | None = FromQ, to: str | None = ToQ,
-              page: int = PageQ, user: User = Depends(require_admin)):
-    result, errors = _audit_query(request, actor, action, outcome, date_from, to, page)
+              outcome: str | None = OutcomeQ, target: str | None = TargetQ, date_from: str | None = FromQ,
+              to: str | None = ToQ, page: int = PageQ, user: User = Depends(require_admin)):
+    result, errors = _audit_query(request, actor, action, outcome, target, date_from, to, page)
     if errors:
         from fastapi import HTTPException
 
