@@ -15,28 +15,50 @@ from mediawatch.errors import ClusterUnavailable, ConfigError
 PING_TIMEOUT = 5.0
 
 
+def split_urls(text: str) -> list[str]:
+    """The URLs in a comma-separated ``es.url`` (one or several nodes of one cluster), each checked.
+
+    ConfigError (one line) for an empty list, a URL that is not ``http(s)://host[:port]``, or a mix of
+    http and https."""
+    urls = [part.strip() for part in text.split(",") if part.strip()]
+    if not urls:
+        raise ConfigError(f"invalid Elasticsearch URL {text!r}: expected http(s)://host[:port]")
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"invalid Elasticsearch URL {url!r}: expected http(s)://host[:port]")
+    if len({urlsplit(url).scheme for url in urls}) > 1:
+        raise ConfigError(f"the Elasticsearch URLs {text!r} mix http and https; use one scheme for every node")
+    return urls
+
+
 def make_client(settings: Settings, *, url: str | None = None) -> Elasticsearch:
     """A client for ``url`` (default: ``settings.es.effective_url``) with the configured auth and TLS.
 
-    API key wins over basic auth when both are set. TLS options apply to ``https`` URLs only; a CA
-    bundle configured for a plain ``http`` URL is a ConfigError rather than silently ignored.
+    Several comma-separated URLs (nodes of one cluster) become the client's hosts: a request to a node
+    that does not answer is retried on the next one. API key wins over basic auth when both are set.
+    TLS options apply to ``https`` URLs only; a CA bundle configured for plain ``http`` URLs is a
+    ConfigError rather than silently ignored.
     """
     es = settings.es
     target = url or es.effective_url
-    parts = urlsplit(target)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"invalid Elasticsearch URL {target!r}: expected http(s)://host[:port]")
+    hosts = split_urls(target)
+    scheme = urlsplit(hosts[0]).scheme
     kwargs: dict = {
-        "hosts": [target],
+        "hosts": hosts,
         "request_timeout": es.request_timeout,
         "retry_on_timeout": True,
-        "max_retries": 3,
+        "max_retries": max(3, len(hosts)),
     }
     if es.api_key:
         kwargs["api_key"] = es.api_key
     elif es.username:
         kwargs["basic_auth"] = (es.username, es.password or "")
-    if parts.scheme == "https":
+    if scheme == "https":
         kwargs["verify_certs"] = es.verify_certs
         if not es.verify_certs:
             kwargs["ssl_show_warn"] = False
@@ -55,8 +77,10 @@ def ping_or_raise(client: Elasticsearch, url: str) -> dict:
     Uses ``_cluster/health`` rather than ``GET /``: the integration-test distribution lacks the
     ``rest-root`` module, so ``ping()``/``info()`` cannot tell a live node from a dead one there.
     """
+    # One try per node: a cluster with one node down still answers through the others.
+    retries = max(0, len(client.transport.node_pool.all()) - 1)
     try:
-        resp = client.options(request_timeout=PING_TIMEOUT, max_retries=0).cluster.health()
+        resp = client.options(request_timeout=PING_TIMEOUT, max_retries=retries).cluster.health()
     except UnsupportedProductError as exc:
         raise unreachable(url, "the server there is not Elasticsearch") from exc
     except ApiError as exc:

@@ -357,10 +357,7 @@ class IndexSpec:
             "priority": 100,
             "_meta": {"managed_by": "mediawatch", "schema_version": self.version},
             "template": {
-                "settings": {
-                    "number_of_shards": settings.index.shards,
-                    "number_of_replicas": settings.index.replicas,
-                },
+                "settings": {"number_of_shards": settings.index.shards, **replica_settings(settings)},
                 "mappings": {
                     "dynamic": "strict",
                     "_meta": {"schema_version": self.version},
@@ -368,6 +365,13 @@ class IndexSpec:
                 },
             },
         }
+
+
+def replica_settings(settings: Settings) -> dict[str, Any]:
+    """``index.replicas`` when set; else one replica once the cluster has a second node, none before
+    (``auto_expand_replicas: 0-1``), so a single node stays green and a cluster survives losing one."""
+    replicas = settings.index.replicas
+    return {"auto_expand_replicas": "0-1"} if replicas is None else {"number_of_replicas": replicas}
 
 
 DOCS = IndexSpec("docs", 3, DOC_PROPERTIES, upgrade=_fold_author_and_section)

@@ -1,4 +1,5 @@
-"""A zero-configuration local Elasticsearch: fetch, unpack, configure, start, check and stop one node.
+"""A zero-configuration local Elasticsearch: fetch, unpack, configure, start, check and stop one node
+(or a small local cluster of ``es.nodes`` nodes).
 
 The node is Elasticsearch's integration-test distribution
 (``org.elasticsearch.distribution.integ-test-zip:elasticsearch:<version>:zip``) fetched from Maven
@@ -15,6 +16,14 @@ Layout of a node directory (``home`` or its fallback)::
     data/  logs/               path.data and path.logs
     run/                       pid file, startup output;  tmp/  ES_TMPDIR
     node.json                  URL and ports of the last start, for ``status`` and ``stop``
+    cluster/                   a local cluster (``es.nodes`` > 1), from the same distribution:
+        cluster.json           size, each node's name, URL and ports
+        node-<i>/config/       the node's own ES_PATH_CONF (a copy of the distribution's config/)
+        node-<i>/data/ logs/ run/ tmp/
+
+A cluster's node ``i`` (from 0) listens for HTTP on ``es.port + i``; its transport port is listed in
+the others' ``discovery.seed_hosts``; ``cluster.initial_master_nodes`` is written only for the first
+bootstrap (no node has cluster state yet).
 """
 
 from __future__ import annotations
@@ -31,13 +40,14 @@ import socket
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.client import make_client, ping_or_raise
@@ -53,6 +63,8 @@ NODE_NAME = "mediawatch-local"
 FALLBACK_BASE = Path("/var/lib/mediawatch")
 POINTER_FILE = "location"
 STATE_FILE = "node.json"
+CLUSTER_DIR = "cluster"
+CLUSTER_STATE_FILE = "cluster.json"
 JVM_DIR = Path("/usr/lib/jvm")
 #: JDK feature releases Elasticsearch 8.19 runs on, best first (LTS releases before the others).
 PREFERRED_JAVA = (21, 17)
@@ -107,8 +119,38 @@ class NodeLayout:
         return self.root / STATE_FILE
 
     @property
+    def config_dir(self) -> Path:
+        """ES_PATH_CONF."""
+        return self.install / "config"
+
+    @property
     def config_file(self) -> Path:
-        return self.install / "config" / "elasticsearch.yml"
+        return self.config_dir / "elasticsearch.yml"
+
+
+@dataclass(frozen=True)
+class MemberLayout(NodeLayout):
+    """One node of a local cluster: its own config, data, logs and run files under ``root``; the
+    distribution is shared with the single node (``distribution``)."""
+
+    distribution: Path
+
+    @property
+    def install(self) -> Path:
+        return self.distribution
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def name(self) -> str:
+        return f"{CLUSTER_NAME}-{self.root.name.removeprefix('node-')}"
+
+
+def member_layouts(base: NodeLayout, size: int) -> list[MemberLayout]:
+    """The layouts of a local cluster's ``size`` nodes, under ``<base>/cluster/node-<i>`` (i from 1)."""
+    return [MemberLayout(base.root / CLUSTER_DIR / f"node-{i + 1}", base.version, base.install) for i in range(size)]
 
 
 @dataclass
@@ -125,6 +167,20 @@ class NodeStatus:
     install_dir: Path | None = None
     log_file: Path | None = None
     reason: str | None = None
+    #: The nodes of a local cluster (empty for a single node or an external cluster).
+    members: list[MemberStatus] = field(default_factory=list)
+
+
+@dataclass
+class MemberStatus:
+    """One node of a local cluster, as ``status`` sees it."""
+
+    name: str
+    url: str
+    running: bool
+    pid: int | None
+    data_dir: Path
+    log_file: Path
 
 
 def resolve_home(settings: Settings) -> Path:
@@ -185,8 +241,14 @@ def render_config(
     logs: Path,
     security_module: bool,
     node_name: str = NODE_NAME,
+    seed_hosts: Sequence[str] = (),
+    initial_master_nodes: Sequence[str] = (),
 ) -> str:
-    """``elasticsearch.yml`` for a single loopback node; disables security when the module is present.
+    """``elasticsearch.yml`` for a loopback node; disables security when the module is present.
+
+    Without ``seed_hosts`` the node is a cluster of its own (``discovery.type: single-node``); with them
+    it joins the nodes whose transport addresses they are, and ``initial_master_nodes`` (the names of
+    every master-eligible node) is given for the very first start of a new cluster only.
 
     The integration-test distribution carries ``x-pack-security``; left enabled it would auto-generate
     TLS certificates and require a password, so a local development node switches it off.
@@ -198,7 +260,11 @@ def render_config(
         f"network.host: {json.dumps(host)}",
         f"http.port: {http_port}",
         f"transport.port: {transport_port}",
-        "discovery.type: single-node",
+        *(
+            [f"discovery.seed_hosts: {json.dumps(list(seed_hosts))}"] if seed_hosts
+            else ["discovery.type: single-node"]
+        ),
+        *([f"cluster.initial_master_nodes: {json.dumps(list(initial_master_nodes))}"] if initial_master_nodes else []),
         f"path.data: {json.dumps(str(data))}",
         f"path.logs: {json.dumps(str(logs))}",
         "cluster.routing.allocation.disk.threshold_enabled: false",
@@ -564,18 +630,28 @@ def _prepare_root(settings: Settings, *, as_root: bool, log: Log) -> NodeLayout:
 def ensure_started(settings: Settings, *, log: Log = print) -> str:
     """Return the URL of a reachable cluster, provisioning and starting the local node if needed.
 
-    With ``es.url`` set only checks that cluster (ClusterUnavailable otherwise). Idempotent: when the
-    local node already runs it returns its URL at once. Every failure is a one-line UserError.
+    With ``es.url`` set only checks that cluster (ClusterUnavailable otherwise). With ``es.nodes`` > 1
+    starts a local cluster instead (:func:`ensure_cluster_started`) and returns its URLs, comma-separated.
+    Idempotent: when the local node already runs it returns its URL at once. Every failure is a one-line
+    UserError.
     """
     es = settings.es
     if not es.local:
         url = str(es.url)
         ping_or_raise(make_client(settings), url)
         return url
+    if es.nodes > 1:
+        return ensure_cluster_started(settings, log=log)
 
     as_root = os.geteuid() == 0
     layout = _prepare_root(settings, as_root=as_root, log=log)
     url = es.effective_url
+    if running := _live_members(layout):
+        raise UserError(
+            f"a local cluster of {len(member_layouts(layout, _cluster_size(layout)))} nodes runs from {layout.root}"
+            f" ({', '.join(m.name for m in running)}): stop it with `mediawatch es stop`, or set"
+            " MEDIAWATCH_ES__NODES to its size to use it"
+        )
     pid = _live_pid(layout)
     if pid is not None:
         running_url = _read_state(layout).get("url") or url
@@ -596,11 +672,63 @@ def ensure_started(settings: Settings, *, log: Log = print) -> str:
             " or MEDIAWATCH_ES_URL to use that cluster"
         )
 
+    runtime = _provision(settings, layout, as_root=as_root, log=log)
+    install = runtime.install
+    transport_port = pick_transport_port(es.host, es.port)
+    certs = install / "config" / "certs"
+    if certs.exists():  # left by security auto-configuration of an earlier, unconfigured start
+        shutil.rmtree(certs)
+        (install / "config" / "elasticsearch.keystore").unlink(missing_ok=True)
+    layout.config_file.write_text(
+        render_config(
+            host=es.host, http_port=es.port, transport_port=transport_port, data=layout.data,
+            logs=layout.logs, security_module=runtime.security_module,
+        ),
+        encoding="utf-8",
+    )
+    if runtime.account is not None:
+        uid, gid = runtime.account.pw_uid, runtime.account.pw_gid
+        _chown_tree(install, uid, gid, force=True)
+        for directory in (layout.data, layout.logs, layout.run, layout.tmp):
+            _chown_tree(directory, uid, gid)
+    layout.pid_file.unlink(missing_ok=True)
+    layout.state_file.write_text(
+        json.dumps(
+            {"url": url, "http_port": es.port, "transport_port": transport_port, "version": es.version,
+             "install": str(install), "java_home": str(runtime.java_home)},
+            indent=2,
+        ) + "\n",
+        encoding="utf-8",
+    )
+    who = f" as user {es.run_as}" if runtime.account else ""
+    log(f"Starting Elasticsearch {es.version} on {url}{who} (JDK {runtime.java_home}, heap {es.heap})…")
+    launcher = _spawn(layout, runtime)
+    try:
+        _wait_until_ready(url, layout, es.start_timeout, log=log, launcher=launcher)
+    except BaseException:
+        _abandon(layout, launcher)
+        raise
+    return url
+
+
+@dataclass(frozen=True)
+class _Runtime:
+    """What every node started from one distribution shares: the JDK, heap options, install, account."""
+
+    java_home: Path
+    opts: str
+    install: Path
+    account: pwd.struct_passwd | None
+    security_module: bool
+
+
+def _provision(settings: Settings, layout: NodeLayout, *, as_root: bool, log: Log) -> _Runtime:
+    """Find the JDK, check the heap, fetch and unpack the distribution, and the service account under root."""
+    es = settings.es
     java_home = find_java_home(es.java_home, os.environ)
     opts = java_opts(es.heap)
     archive = fetch_distribution(es.version, log=log)
     install = unpack(archive, layout, log=log)
-
     account = ensure_service_user(es.run_as, log=log) if as_root else None
     if account is not None and (blocked := untraversable_ancestor(java_home)) is not None:
         raise UserError(
@@ -610,64 +738,233 @@ def ensure_started(settings: Settings, *, log: Log = print) -> str:
     for directory in (layout.data, layout.logs, layout.run, layout.tmp):
         directory.mkdir(parents=True, exist_ok=True)
     os.chmod(layout.root, 0o755)
+    return _Runtime(java_home, opts, install, account, (install / "modules" / "x-pack-security").is_dir())
 
-    transport_port = pick_transport_port(es.host, es.port)
-    certs = install / "config" / "certs"
-    if certs.exists():  # left by security auto-configuration of an earlier, unconfigured start
-        shutil.rmtree(certs)
-        (install / "config" / "elasticsearch.keystore").unlink(missing_ok=True)
-    layout.config_file.write_text(
-        render_config(
-            host=es.host, http_port=es.port, transport_port=transport_port, data=layout.data,
-            logs=layout.logs, security_module=(install / "modules" / "x-pack-security").is_dir(),
-        ),
-        encoding="utf-8",
-    )
-    if account is not None:
-        uid, gid = account.pw_uid, account.pw_gid
-        _chown_tree(install, uid, gid, force=True)
-        for directory in (layout.data, layout.logs, layout.run, layout.tmp):
-            _chown_tree(directory, uid, gid)
-    layout.pid_file.unlink(missing_ok=True)
-    layout.state_file.write_text(
-        json.dumps(
-            {"url": url, "http_port": es.port, "transport_port": transport_port, "version": es.version,
-             "install": str(install), "java_home": str(java_home)},
-            indent=2,
-        ) + "\n",
-        encoding="utf-8",
-    )
 
+def _spawn(layout: NodeLayout, runtime: _Runtime) -> subprocess.Popen:
+    """Start ``bin/elasticsearch -d`` for ``layout`` (its config dir as ES_PATH_CONF); the launcher exits
+    once the server runs, leaving the server's pid in ``layout.pid_file``."""
+    account = runtime.account
     env = {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "LANG": "C.UTF-8",
         "HOME": str(layout.root) if account else os.environ.get("HOME", str(layout.root)),
-        "ES_JAVA_HOME": str(java_home),
-        "ES_JAVA_OPTS": opts,
-        "ES_PATH_CONF": str(install / "config"),
+        "ES_JAVA_HOME": str(runtime.java_home),
+        "ES_JAVA_OPTS": runtime.opts,
+        "ES_PATH_CONF": str(layout.config_dir),
         "ES_TMPDIR": str(layout.tmp),
     }
-    who = f" as user {es.run_as}" if account else ""
-    log(f"Starting Elasticsearch {es.version} on {url}{who} (JDK {java_home}, heap {es.heap})…")
     user_kwargs: dict = (
         {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []} if account else {}
     )
     with layout.startup_log.open("wb") as out:
-        launcher = subprocess.Popen(
-            [str(install / "bin" / "elasticsearch"), "-d", "-p", str(layout.pid_file)],
+        return subprocess.Popen(
+            [str(runtime.install / "bin" / "elasticsearch"), "-d", "-p", str(layout.pid_file)],
             cwd=layout.logs, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True, **user_kwargs,
         )
+
+
+def _abandon(layout: NodeLayout, launcher: subprocess.Popen) -> None:
+    """Stop a node whose start failed, with its launcher."""
+    _terminate(layout, log=lambda _msg: None, timeout=10.0)
+    # The launcher and a server that never wrote its pid file share the session started above.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(launcher.pid, signal.SIGKILL)
+    launcher.wait()
+
+
+# ---------------------------------------------------------------- a local cluster
+
+
+def _cluster_root(base: NodeLayout) -> Path:
+    return base.root / CLUSTER_DIR
+
+
+def _read_cluster_state(base: NodeLayout) -> dict:
     try:
-        _wait_until_ready(url, layout, es.start_timeout, log=log, launcher=launcher)
+        state = json.loads((_cluster_root(base) / CLUSTER_STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) and isinstance(state.get("nodes"), list) else {}
+
+
+def _cluster_size(base: NodeLayout) -> int:
+    """How many nodes the local cluster under ``base`` was made with (0: none)."""
+    return len(_read_cluster_state(base).get("nodes", []))
+
+
+def _live_members(base: NodeLayout) -> list[MemberLayout]:
+    return [m for m in member_layouts(base, _cluster_size(base)) if _live_pid(m) is not None]
+
+
+def _has_cluster_state(member: MemberLayout) -> bool:
+    """Whether the node has joined a cluster before (its data holds cluster metadata)."""
+    return (member.data / "_state").is_dir()
+
+
+def _copy_config(member: MemberLayout, install: Path) -> None:
+    """The node's own ES_PATH_CONF: a fresh copy of the distribution's config/ (no TLS leftovers)."""
+    shutil.rmtree(member.config_dir, ignore_errors=True)
+    shutil.copytree(install / "config", member.config_dir, ignore=shutil.ignore_patterns("certs", "elasticsearch.yml"))
+
+
+def ensure_cluster_started(settings: Settings, *, log: Log = print) -> str:
+    """Start the nodes of the local ``es.nodes``-node cluster that are not running, wait until all have
+    joined and the cluster is at least yellow, and return every node's URL, comma-separated.
+
+    Same distribution, JDK, heap (each) and service account as the single node. A node killed or
+    stopped is started again on its data and ports (and rejoins). Every failure is a one-line UserError.
+    """
+    es = settings.es
+    size = es.nodes
+    as_root = os.geteuid() == 0
+    base = _prepare_root(settings, as_root=as_root, log=log)
+    if _live_pid(base) is not None:
+        raise UserError(
+            f"the single local node runs from {base.root}: stop it with `mediawatch es stop` before starting a"
+            f" {size}-node cluster there (or set MEDIAWATCH_ES__HOME to another directory)"
+        )
+    state = _read_cluster_state(base)
+    made = len(state.get("nodes", []))
+    members = member_layouts(base, size)
+    if made and made != size and any(_has_cluster_state(m) for m in member_layouts(base, made)):
+        raise UserError(
+            f"the local cluster in {_cluster_root(base)} was made with {made} nodes: start it with --nodes {made}"
+            f" (MEDIAWATCH_ES__NODES={made}), or delete that directory to make a new {size}-node cluster"
+        )
+    live = {i for i, m in enumerate(members) if _live_pid(m) is not None}
+    recorded = state.get("nodes", []) if made == size else []
+    if live and recorded:  # running nodes keep the ports they were started with
+        http_ports = [int(n["http_port"]) for n in recorded]
+    else:
+        http_ports = [es.port + i for i in range(size)]
+    if http_ports[-1] > 65535:
+        raise UserError(f"es.port {es.port} leaves no room for {size} HTTP ports: choose a lower MEDIAWATCH_ES__PORT")
+    urls = [f"http://{es.host}:{p}" for p in http_ports]
+    joined = ",".join(urls)
+    if len(live) == size:
+        _wait_cluster_ready(urls, members, {}, es.start_timeout, log=log)
+        return joined
+
+    for i, member in enumerate(members):
+        if i not in live and port_in_use(es.host, http_ports[i]):
+            raise UserError(
+                f"port {http_ports[i]} on {es.host} (HTTP of node {member.name}) is already used by another program:"
+                f" set MEDIAWATCH_ES__PORT to the first of {size} free ports"
+            )
+    transport_ports: list[int] = []
+    for i in range(size):
+        previous = int(recorded[i]["transport_port"]) if recorded else 0
+        if previous and (i in live or (_can_bind(es.host, previous) and previous not in transport_ports)):
+            transport_ports.append(previous)
+            continue
+        port = pick_transport_port(es.host, http_ports[i])
+        while port in transport_ports or port in http_ports:
+            port = pick_transport_port(es.host, 0)
+        transport_ports.append(port)
+
+    runtime = _provision(settings, base, as_root=as_root, log=log)
+    bootstrap = not any(_has_cluster_state(m) for m in members)
+    host = f"[{es.host}]" if ":" in es.host else es.host
+    seeds = [f"{host}:{p}" for p in transport_ports]
+    names = [m.name for m in members]
+    to_start = [i for i in range(size) if i not in live]
+    for i in to_start:
+        member = members[i]
+        for directory in (member.data, member.logs, member.run, member.tmp):
+            directory.mkdir(parents=True, exist_ok=True)
+        _copy_config(member, runtime.install)
+        member.config_file.write_text(
+            render_config(
+                host=es.host, http_port=http_ports[i], transport_port=transport_ports[i], data=member.data,
+                logs=member.logs, security_module=runtime.security_module, node_name=member.name,
+                seed_hosts=[s for j, s in enumerate(seeds) if j != i],
+                initial_master_nodes=names if bootstrap else (),
+            ),
+            encoding="utf-8",
+        )
+        os.chmod(member.root, 0o755)
+        if runtime.account is not None:
+            _chown_tree(member.root, runtime.account.pw_uid, runtime.account.pw_gid, force=True)
+        member.pid_file.unlink(missing_ok=True)
+    os.chmod(_cluster_root(base), 0o755)
+    if runtime.account is not None:
+        _chown_tree(runtime.install, runtime.account.pw_uid, runtime.account.pw_gid)
+    (_cluster_root(base) / CLUSTER_STATE_FILE).write_text(
+        json.dumps(
+            {"version": es.version, "install": str(runtime.install), "java_home": str(runtime.java_home),
+             "nodes": [{"name": names[i], "url": urls[i], "http_port": http_ports[i],
+                        "transport_port": transport_ports[i]} for i in range(size)]},
+            indent=2,
+        ) + "\n",
+        encoding="utf-8",
+    )
+    who = f" as user {es.run_as}" if runtime.account else ""
+    what = "a new cluster of" if bootstrap else "cluster"
+    log(
+        f"Starting {', '.join(names[i] for i in to_start)} of {what} {size} Elasticsearch {es.version} nodes"
+        f" on {joined}{who} (JDK {runtime.java_home}, heap {es.heap} each)…"
+    )
+    launchers = {i: _spawn(members[i], runtime) for i in to_start}
+    try:
+        _wait_cluster_ready(urls, members, launchers, es.start_timeout, log=log)
     except BaseException:
-        _terminate(layout, log=lambda _msg: None, timeout=10.0)
-        # The launcher and a server that never wrote its pid file share the session started above.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(launcher.pid, signal.SIGKILL)
-        launcher.wait()
+        threads = [threading.Thread(target=_abandon, args=(members[i], launcher)) for i, launcher in launchers.items()]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         raise
-    return url
+    return joined
+
+
+def _wait_cluster_ready(
+    urls: Sequence[str], members: Sequence[MemberLayout], launchers: Mapping[int, subprocess.Popen],
+    timeout: float, *, log: Log,
+) -> dict:
+    """Poll until every node has joined and the cluster is yellow or green; one-line UserError otherwise."""
+    size = len(members)
+    started = time.monotonic()
+    next_note = 10.0
+    last = "no answer on HTTP"
+    if launchers:
+        log(f"Waiting for {size} nodes to join and report yellow health (up to {timeout:.0f} s)…")
+    while True:
+        for i, launcher in launchers.items():
+            code = launcher.poll()
+            if code not in (None, 0):
+                raise UserError(
+                    f"Elasticsearch node {members[i].name} failed to start (exit code {code}):"
+                    f" {_failure_reason(members[i])}"
+                )
+            if code == 0 and _live_pid(members[i]) is None:
+                raise ClusterUnavailable(
+                    f"Elasticsearch node {members[i].name} stopped: {_failure_reason(members[i])}"
+                )
+        for url in urls:
+            body = _get_json(f"{url}/_cluster/health?wait_for_nodes={size}&wait_for_status=yellow&timeout=1s",
+                             timeout=5.0)
+            if not body or not isinstance(body.get("status"), str):
+                continue
+            nodes = int(body.get("number_of_nodes") or 0)
+            last = f"{nodes} of {size} nodes joined, health {body['status']}"
+            if nodes >= size and body["status"] in ("yellow", "green"):
+                if launchers:
+                    log(f"The {size}-node cluster is up ({body['status']}) after {time.monotonic() - started:.0f} s.")
+                return body
+            break
+        elapsed = time.monotonic() - started
+        if elapsed > timeout:
+            lagging = next((m for m in members if _live_pid(m) is None), members[0])
+            raise UserError(
+                f"the local Elasticsearch cluster was not ready within {timeout:.0f} s ({last}):"
+                f" {_failure_reason(lagging)}"
+            )
+        if elapsed >= next_note:
+            log(f"Still waiting for the cluster ({elapsed:.0f} s, {last})…")
+            next_note += 10.0
+        time.sleep(0.5)
 
 
 def _wait_until_ready(
@@ -733,6 +1030,9 @@ def status(settings: Settings) -> NodeStatus:
         return NodeStatus(running=True, url=url, managed=False, version=version, health=health.get("status"))
 
     layout = node_layout(settings)
+    cluster_only = _cluster_size(layout) and not layout.state_file.exists()  # no single node was ever started
+    if es.nodes > 1 or (_live_pid(layout) is None and (_live_members(layout) or cluster_only)):
+        return _cluster_status(settings, layout)
     url = _read_state(layout).get("url") or es.effective_url
     result = NodeStatus(
         running=False, url=url, managed=True, data_dir=layout.data, install_dir=layout.install,
@@ -752,20 +1052,67 @@ def status(settings: Settings) -> NodeStatus:
     return result
 
 
+def _cluster_status(settings: Settings, layout: NodeLayout) -> NodeStatus:
+    """``status`` of the local cluster under ``layout``: every node's process, the cluster's health."""
+    recorded = _read_cluster_state(layout).get("nodes", [])
+    size = len(recorded) or settings.es.nodes
+    urls = [str(n.get("url")) for n in recorded] if recorded else settings.es.effective_url.split(",")
+    result = NodeStatus(
+        running=False, url=",".join(urls), managed=True, data_dir=_cluster_root(layout), install_dir=layout.install,
+    )
+    for member, url in zip(member_layouts(layout, size), urls, strict=True):
+        pid = _live_pid(member)
+        result.members.append(MemberStatus(member.name, url, pid is not None, pid, member.data, member.server_log))
+    up = [m for m in result.members if m.running]
+    down = [m.name for m in result.members if not m.running]
+    if not up:
+        result.reason = (
+            f"the local Elasticsearch cluster is not running (start it with `mediawatch es start --nodes {size}`)"
+        )
+        return result
+    result.running = True
+    for member in up:
+        if (health := _health(member.url)) is not None:
+            info = _local_node_info(member.url)
+            result.health = health.get("status")
+            result.version = info.get("version") if info else None
+            break
+    if result.health is None:
+        result.reason = "the processes run but no node answers HTTP yet (starting, or stuck: see the logs)"
+    elif down:
+        result.reason = (
+            f"{len(down)} of {size} nodes down ({', '.join(down)}): start them again with"
+            f" `mediawatch es start --nodes {size}`"
+        )
+    return result
+
+
 def stop(settings: Settings, *, log: Log = print, timeout: float = STOP_TIMEOUT) -> bool:
-    """Stop the local node (SIGTERM, then SIGKILL after ``timeout``). False when nothing was running."""
+    """Stop the local node, or every node of the local cluster (SIGTERM, then SIGKILL after ``timeout``).
+    False when nothing was running."""
     if not settings.es.local:
         log(f"es.url points at an external cluster ({settings.es.url}); mediawatch does not stop it.")
         return False
-    return _terminate(node_layout(settings), log=log, timeout=timeout)
+    layout = node_layout(settings)
+    stopped = _terminate(layout, log=log, timeout=timeout)
+    members = _live_members(layout)
+    threads = [
+        threading.Thread(target=_terminate, args=(m,), kwargs={"log": log, "timeout": timeout, "what": m.name})
+        for m in members
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return stopped or bool(members)
 
 
-def _terminate(layout: NodeLayout, *, log: Log, timeout: float) -> bool:
+def _terminate(layout: NodeLayout, *, log: Log, timeout: float, what: str = "Elasticsearch") -> bool:
     pid = _live_pid(layout)
     if pid is None:
         layout.pid_file.unlink(missing_ok=True)
         return False
-    log(f"Stopping Elasticsearch (pid {pid})…")
+    log(f"Stopping {what} (pid {pid})…")
     for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
@@ -775,7 +1122,7 @@ def _terminate(layout: NodeLayout, *, log: Log, timeout: float) -> bool:
         if not _alive(pid):
             break
         if sig == signal.SIGTERM:
-            log(f"Elasticsearch did not stop within {timeout:.0f} s; killing it.")
+            log(f"{what} did not stop within {timeout:.0f} s; killing it.")
     with contextlib.suppress(OSError):
         layout.pid_file.unlink(missing_ok=True)
     return True

@@ -88,8 +88,9 @@ class _Section(BaseModel):
 
 
 class ElasticsearchSettings(_Section):
-    """Where the store lives. With ``url`` unset, a local node is provisioned under ``home``."""
+    """Where the store lives. With ``url`` unset, a local node (or ``nodes`` of them) runs under ``home``."""
 
+    # One URL, or several comma-separated (nodes of one cluster: the client fails over between them).
     url: str | None = None
     api_key: str | None = None
     username: str | None = None
@@ -102,6 +103,8 @@ class ElasticsearchSettings(_Section):
     home: Path = Path(".mediawatch/es")
     host: str = "127.0.0.1"
     port: int = Field(default=9200, ge=1, le=65535)
+    # Nodes of the local cluster: 1 is the single node; more listen on HTTP ports port, port+1, ...
+    nodes: int = Field(default=1, ge=1, le=9)
     heap: str = "512m"
     java_home: Path | None = None
     run_as: str = "mediawatch-es"
@@ -126,13 +129,15 @@ class ElasticsearchSettings(_Section):
 
     @property
     def effective_url(self) -> str:
-        return self.url or f"http://{self.host}:{self.port}"
+        """``url``, else the local node's URL (every node's, comma-separated, for a local cluster)."""
+        return self.url or ",".join(f"http://{self.host}:{self.port + i}" for i in range(self.nodes))
 
 
 class IndexSettings(_Section):
     prefix: str = "mediawatch"
     shards: int = Field(default=1, ge=1, le=1024)
-    replicas: int = Field(default=0, ge=0)
+    # Unset: one replica when the cluster has more than one node, none on a single node (auto_expand 0-1).
+    replicas: int | None = Field(default=None, ge=0)
     bulk_batch_size: int = Field(default=200, ge=1)
     # Retention (index.retention): documents older than this many days (publish time, else first crawl) are
     # deleted by `mediawatch prune` and, once a day at retention_schedule, by `mediawatch schedule run`.

@@ -94,6 +94,44 @@ def test_render_config_has_no_xpack_settings_without_the_security_module(tmp_pat
     assert yaml.safe_load(text)["network.host"] == "::1"
 
 
+def test_render_config_for_a_cluster_node_lists_the_others(tmp_path: Path) -> None:
+    names = ["mediawatch-1", "mediawatch-2", "mediawatch-3"]
+    first = yaml.safe_load(node.render_config(
+        host="127.0.0.1", http_port=9201, transport_port=9301, data=tmp_path, logs=tmp_path, security_module=True,
+        node_name="mediawatch-2", seed_hosts=["127.0.0.1:9300", "127.0.0.1:9302"], initial_master_nodes=names,
+    ))
+    assert "discovery.type" not in first
+    assert first["discovery.seed_hosts"] == ["127.0.0.1:9300", "127.0.0.1:9302"]
+    assert first["cluster.initial_master_nodes"] == names
+    assert (first["cluster.name"], first["node.name"], first["http.port"]) == ("mediawatch", "mediawatch-2", 9201)
+    again = yaml.safe_load(node.render_config(  # a restart of a node that has joined: no bootstrap list
+        host="127.0.0.1", http_port=9201, transport_port=9301, data=tmp_path, logs=tmp_path, security_module=True,
+        node_name="mediawatch-2", seed_hosts=["127.0.0.1:9300"],
+    ))
+    assert "cluster.initial_master_nodes" not in again and again["discovery.seed_hosts"] == ["127.0.0.1:9300"]
+
+
+def test_cluster_members_share_the_distribution_and_nothing_else(tmp_path: Path) -> None:
+    base = node.NodeLayout(tmp_path, "8.19.7")
+    members = node.member_layouts(base, 3)
+    assert [m.name for m in members] == ["mediawatch-1", "mediawatch-2", "mediawatch-3"]
+    assert {m.install for m in members} == {base.install}
+    for m in members:
+        assert m.root == tmp_path / "cluster" / f"node-{m.name[-1]}"
+        assert m.config_dir == m.root / "config" and m.config_file.parent == m.config_dir
+        assert m.data == m.root / "data" and m.pid_file.parent == m.root / "run"
+    assert base.config_dir == base.install / "config"  # the single node keeps the distribution's config
+    assert len({m.data for m in members} | {m.logs for m in members} | {base.data}) == 7
+
+
+def test_a_local_cluster_url_lists_every_node() -> None:
+    assert Settings(es={"port": 9200}).es.effective_url == "http://127.0.0.1:9200"
+    assert Settings(es={"port": 9200, "nodes": 3}).es.effective_url == (
+        "http://127.0.0.1:9200,http://127.0.0.1:9201,http://127.0.0.1:9202"
+    )
+    assert Settings(es={"url": "https://a:9200", "nodes": 3}).es.effective_url == "https://a:9200"
+
+
 # ---------------------------------------------------------------- JDK discovery
 
 
@@ -284,6 +322,20 @@ def test_make_client_rejects_inconsistent_tls_settings(tmp_path: Path) -> None:
         make_client(Settings(es={"url": "es:9200"}))
 
 
+def test_make_client_takes_several_urls_as_the_nodes_of_one_cluster() -> None:
+    client = make_client(Settings(es={"url": " https://a.example:9200, https://b.example:9201 ,https://c.example"}))
+    hosts = sorted((n.config.scheme, n.config.host, n.config.port) for n in client.transport.node_pool.all())
+    assert hosts == [("https", "a.example", 9200), ("https", "b.example", 9201), ("https", "c.example", 443)]
+    with pytest.raises(ConfigError, match="mix http and https"):
+        make_client(Settings(es={"url": "https://a:9200,http://b:9200"}))
+    with pytest.raises(ConfigError, match="invalid Elasticsearch URL 'b:9200'"):
+        make_client(Settings(es={"url": "http://a:9200,b:9200"}))
+    with pytest.raises(ConfigError, match="invalid Elasticsearch URL"):
+        make_client(Settings(es={"url": "http://a:99999"}))
+    with pytest.raises(ConfigError, match="invalid Elasticsearch URL"):
+        make_client(Settings(es={"url": " , "}))
+
+
 def test_ping_or_raise_on_a_closed_port_is_one_line() -> None:
     url = f"http://127.0.0.1:{closed_port()}"
     settings = Settings(es={"url": url})
@@ -369,6 +421,19 @@ def test_cli_status_with_unreachable_url_prints_one_error_line() -> None:
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("error: Elasticsearch at http://127.0.0.1:") and "unreachable" in lines[0]
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_cli_start_nodes_with_an_external_url_is_one_line() -> None:
+    proc = run_cli("es", "start", "--nodes", "3", env=clean_env(MEDIAWATCH_ES_URL="http://127.0.0.1:9"))
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode != 0 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: --nodes starts a local cluster")
+
+
+def test_ping_or_raise_tries_every_node_of_a_cluster() -> None:
+    urls = f"http://127.0.0.1:{closed_port()},http://127.0.0.1:{closed_port()}"
+    with pytest.raises(ClusterUnavailable, match="unreachable: connection refused"):
+        ping_or_raise(make_client(Settings(es={"url": urls})), urls)
 
 
 # ---------------------------------------------------------------- local node: failures without a node
@@ -489,6 +554,16 @@ def test_client_reads_and_writes_through_the_local_node(local_node: tuple[Settin
     hits = client.search(index="mw-node-smoke", query={"match": {"title": "lụt"}})["hits"]["hits"]
     assert [h["_id"] for h in hits] == ["1"]
     client.indices.delete(index="mw-node-smoke")
+
+
+@pytest.mark.slow
+def test_a_client_with_a_dead_first_url_uses_the_next(local_node: tuple[Settings, str, float]) -> None:
+    settings, url, _ = local_node
+    urls = f"http://127.0.0.1:{closed_port()},{url}"
+    client = make_client(settings, url=urls)
+    for _ in range(4):  # whichever node the pool picks first, every request is answered
+        assert ping_or_raise(make_client(settings, url=urls), urls)["number_of_nodes"] == 1
+        assert client.cluster.health()["status"] in ("green", "yellow")
 
 
 @pytest.mark.slow

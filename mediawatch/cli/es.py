@@ -1,4 +1,5 @@
-"""``mediawatch es``: start, check and stop the local Elasticsearch node (or check the configured cluster)."""
+"""``mediawatch es``: start, check and stop the local Elasticsearch node or local cluster (or check the
+configured cluster)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,26 @@ app.add_typer(
 
 
 @es_app.command("start")
-def start() -> None:
-    """Download (once), configure and start the local node; print its URL last, on its own line.
+def start(
+    nodes: int | None = typer.Option(
+        None, "--nodes", min=1, max=9,
+        help="Start a local cluster of this many nodes (default: es.nodes, 1). Set MEDIAWATCH_ES__NODES to the"
+        " same number so every command uses all of them.",
+    ),
+) -> None:
+    """Download (once), configure and start the local node (or cluster); print its URL last, on its own
+    line (a cluster's URLs comma-separated).
 
     With MEDIAWATCH_ES_URL set, nothing is started: the cluster is only checked.
     """
     settings = get_settings()
+    if nodes is not None:
+        if not settings.es.local:
+            raise UserError(
+                f"--nodes starts a local cluster, but es.url points at an external one ({settings.es.url});"
+                " unset MEDIAWATCH_ES_URL to run a local cluster"
+            )
+        settings = settings.model_copy(update={"es": settings.es.model_copy(update={"nodes": nodes})})
     with err_console.status("Starting Elasticsearch…", spinner="dots") as spinner:
 
         def log(message: str) -> None:
@@ -48,10 +63,14 @@ def status() -> None:
     colour = {"green": "green", "yellow": "yellow", "red": "red"}.get(result.health or "", "dim")
     table.add_row("running", "[green]yes[/]" if result.running else "[red]no[/]")
     table.add_row("url", result.url)
-    table.add_row("managed", "local node" if result.managed else "external cluster (es.url)")
+    managed = f"local cluster of {len(result.members)} nodes" if result.members else "local node"
+    table.add_row("managed", managed if result.managed else "external cluster (es.url)")
     table.add_row("health", f"[{colour}]{result.health or '-'}[/]")
     table.add_row("version", result.version or "-")
-    if result.managed:
+    for member in result.members:
+        state = f"[green]up[/] pid {member.pid}" if member.running else "[red]down[/]"
+        table.add_row(member.name, f"{state}  {member.url}  {member.data_dir.parent}")
+    if result.managed and not result.members:
         table.add_row("pid", str(result.pid) if result.pid else "-")
         table.add_row("data", str(result.data_dir))
         table.add_row("install", str(result.install_dir))
@@ -65,7 +84,7 @@ def status() -> None:
 
 @es_app.command("stop")
 def stop() -> None:
-    """Stop the local node (harmless when it is not running)."""
+    """Stop the local node, or every node of the local cluster (harmless when none runs)."""
     settings = get_settings()
 
     def log(message: str) -> None:
@@ -74,6 +93,6 @@ def stop() -> None:
     with err_console.status("Stopping Elasticsearch…", spinner="dots"):
         stopped = node.stop(settings, log=log)
     if stopped:
-        console.print("Stopped the local Elasticsearch node.")
+        console.print("Stopped the local Elasticsearch node(s).")
     elif settings.es.local:
         console.print("The local Elasticsearch node was not running.")
