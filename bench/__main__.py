@@ -31,6 +31,7 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("classify_bench", [], []),
     ("match_bench", [], ["--subscriptions", "1000", "--background", "500", "--stream", "200",
                          "--batch", "100", "--baseline-batches", "1"]),
+    ("alert_latency_bench", [], ["--documents", "20", "--subscriptions", "200"]),
 ]
 
 
