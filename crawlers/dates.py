@@ -20,6 +20,7 @@ from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import lxml.etree
 from lxml.html import HtmlElement
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -459,6 +460,14 @@ def dates_from_metadata(
     return _metadata_dates(tree, timezone, _aware_now(now, zone(timezone)))[0]
 
 
+_ITEMPROP = {
+    prop: lxml.etree.XPath(f"//*[translate(@itemprop, 'DPM', 'dpm')='{prop}']")
+    for prop in ("datepublished", "datemodified")
+}
+_PUBDATE_TIMES = lxml.etree.XPath("//time[@pubdate][@datetime]")
+_DATETIME_TIMES = lxml.etree.XPath("//time[@datetime]")
+
+
 def _metadata_dates(tree: HtmlElement, timezone: str, current: datetime) -> tuple[PageDates, str | None]:
     """:func:`dates_from_metadata`, plus the string the published date was read from."""
     published, raw = _first_valid_raw(_meta_values(tree, _PUBLISHED_META), timezone, current)
@@ -481,7 +490,7 @@ def _metadata_dates(tree: HtmlElement, timezone: str, current: datetime) -> tupl
                 continue
             values = [
                 el.get("content") or el.get("datetime") or el.text_content()
-                for el in tree.xpath(f"//*[translate(@itemprop, 'DPM', 'dpm')='{prop}']")
+                for el in _ITEMPROP[prop](tree)
             ]
             value, value_raw = _first_valid_raw(values, timezone, current)
             if is_published and value is not None:
@@ -490,7 +499,7 @@ def _metadata_dates(tree: HtmlElement, timezone: str, current: datetime) -> tupl
                 updated = value
 
     if published is None:
-        times = tree.xpath("//time[@pubdate][@datetime]") or tree.xpath("//time[@datetime]")
+        times = _PUBDATE_TIMES(tree) or _DATETIME_TIMES(tree)
         usable = [t for t in times if not _in_boilerplate(t)]
         published, raw = _first_valid_raw([t.get("datetime") for t in usable[:3]], timezone, current)
         source = "time" if published else None
@@ -517,17 +526,23 @@ def _in_boilerplate(element: HtmlElement) -> bool:
     return any(_is_boilerplate_node(node) for node in chain([element], element.iterancestors()))
 
 
+_STRING = lxml.etree.XPath("string()", smart_strings=False)
+
+
+@lru_cache(maxsize=4096)
+def _date_marker(css_class: str, element_id: str) -> bool:
+    """The class/id of an element that holds a date ("post-date", "thoi-gian"); cached: pages repeat them."""
+    marker = f"{css_class} {element_id}"
+    return bool(marker.strip()) and bool(_DATE_CLASS.search(marker))
+
+
 def _short_text(element: HtmlElement, limit: int) -> str | None:
-    """The element's whitespace-normalised text, or None once it exceeds ``limit`` characters
-    (stops early, so scanning big containers stays cheap)."""
-    parts: list[str] = []
-    size = 0
-    for piece in element.itertext():
-        size += len(piece)
-        if size > limit * 4:
-            return None
-        parts.append(piece)
-    text = " ".join("".join(parts).split())
+    """The element's whitespace-normalised text, or None when it exceeds ``limit`` characters (or its
+    raw text ``4 × limit``)."""
+    whole = _STRING(element)  # the text of itertext() in one C call; the cap below is the same
+    if len(whole) > limit * 4:
+        return None
+    text = " ".join(whole.split())
     return text if len(text) <= limit else None
 
 
@@ -571,7 +586,7 @@ def _wall_clock(text: str, value: datetime, tz: tzinfo) -> datetime:
 
 def _text_dates(tree: HtmlElement, timezone: str, current: datetime) -> tuple[PageDates, _Stamp | None]:
     """:func:`dates_from_text`, plus the byline stamp when the published date is one with a clock time."""
-    elements = [el for el in tree.iter() if isinstance(el.tag, str)]
+    elements = list(tree.iter(lxml.etree.Element))  # elements only: no comments or processing instructions
     if not elements:
         return PageDates(), None
     h1 = next((i for i, el in enumerate(elements) if el.tag == "h1"), None)
@@ -581,10 +596,8 @@ def _text_dates(tree: HtmlElement, timezone: str, current: datetime) -> tuple[Pa
     for index, element in enumerate(elements):
         if element.tag in ("script", "style", "head", "title", "meta", "html", "body"):
             continue
-        marker = f"{element.get('class', '')} {element.get('id', '')}"
-        by_class = bool(marker.strip()) and bool(_DATE_CLASS.search(marker))
         near_title = h1 is not None and h1 < index <= h1 + _TEXT_SCAN_AFTER_TITLE
-        if not (by_class or near_title):
+        if not near_title and not _date_marker(element.get("class", ""), element.get("id", "")):
             continue
         text = _short_text(element, _MAX_DATE_TEXT)
         if not text:

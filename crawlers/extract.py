@@ -64,7 +64,14 @@ _BINARY_TYPES = (
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MARKUP = re.compile(r"</?[a-zA-Z][^>]*>")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
-_NOISE_OPENERS = re.compile(r"<script\b|<style\b|<template\b|<!--")
+# ASCII letters of either case spelled out (as the lower-cased page was searched before, without lower-casing
+# a whole 5 MB page): re.IGNORECASE would also match "ſ" (U+017F) for "s".
+_NOISE_OPENERS = re.compile(
+    r"<(?:[sS][cC][rR][iI][pP][tT]|[sS][tT][yY][lL][eE]|[tT][eE][mM][pP][lL][aA][tT][eE])\b|<!--"
+)
+_NOISE_CLOSERS = {
+    name: re.compile("</" + "".join(f"[{ch}{ch.upper()}]" for ch in name)) for name in ("script", "style", "template")
+}
 _LOWER = "translate(@style, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ ', 'abcdefghijklmnopqrstuvwxyz')"
 _HIDDEN_XPATH = (
     f"//*[@hidden or @aria-hidden='true' or contains({_LOWER}, 'display:none')"
@@ -82,7 +89,9 @@ _DATELINE_CLASS = re.compile(
     r"(?:^|[\s_-])(?:dateline|date-line|location(?:-stamp)?|dia-?danh|dia-?diem|place)(?:$|[\s_-])", re.IGNORECASE
 )
 _NOT_DATELINE = re.compile(r"[\d.,;!?\"“”]|[–—:|](?!$)")  # digits, sentence punctuation, a separator inside
-_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, default_doctype=False)
+_PARSER = lxml.html.HTMLParser(
+    remove_comments=True, remove_pis=True, huge_tree=True, default_doctype=False, collect_ids=False
+)
 _BLOCK_TAGS = {
     "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
     "blockquote", "pre", "table", "tr", "figcaption", "header", "footer", "dd", "dt", "dl", "address",
@@ -136,23 +145,23 @@ class Article:
 # --- pre-pass and parsing -------------------------------------------------------------------------
 
 
-def _comment_end(lower: str, start: int) -> int:
+def _comment_end(html: str, start: int) -> int:
     """Where the comment opened at ``start`` ends, as the HTML standard (and lxml, and browsers) read it:
     ``<!-->`` and ``<!--->`` are whole empty comments, any other ends at the first ``-->`` or ``--!>``;
     an unclosed one runs to the end of the document."""
     body = start + 4
-    if lower.startswith(">", body):
+    if html.startswith(">", body):
         return body + 1
-    if lower.startswith("->", body):
+    if html.startswith("->", body):
         return body + 2
-    close = lower.find("--", body)
+    close = html.find("--", body)
     while close >= 0:
-        if lower.startswith(">", close + 2):
+        if html.startswith(">", close + 2):
             return close + 3
-        if lower.startswith("!>", close + 2):
+        if html.startswith("!>", close + 2):
             return close + 4
-        close = lower.find("--", close + 1)
-    return len(lower)
+        close = html.find("--", close + 1)
+    return len(html)
 
 
 def strip_noise(html: str) -> str:
@@ -161,29 +170,28 @@ def strip_noise(html: str) -> str:
     Each cut is one a browser makes too: none of these is ever shown. Comments end where the HTML
     standard ends them (:func:`_comment_end`); unclosed ``<script>``/``<style>`` swallow the rest of the
     document, as in browsers (lxml reads them so too, so trafilatura loses that text as well)."""
-    lower = html.lower()
     parts: list[str] = []
     position = 0
     length = len(html)
     while True:
-        match = _NOISE_OPENERS.search(lower, position)
+        match = _NOISE_OPENERS.search(html, position)
         if match is None:
             break
         start = match.start()
         opener = match.group()
         keep = False
         if opener == "<!--":
-            end = _comment_end(lower, start)
+            end = _comment_end(html, start)
         else:
-            name = opener[1:]
-            tag_end = lower.find(">", start)
-            close = lower.find(f"</{name}", tag_end) if tag_end >= 0 else -1
-            if close < 0:
+            name = opener[1:].lower()
+            tag_end = html.find(">", start)
+            found = _NOISE_CLOSERS[name].search(html, tag_end) if tag_end >= 0 else None
+            if found is None:
                 end = length
             else:
-                close_end = lower.find(">", close)
+                close_end = html.find(">", found.start())
                 end = length if close_end < 0 else close_end + 1
-            keep = name == "script" and tag_end >= 0 and "ld+json" in lower[start:tag_end]
+            keep = name == "script" and tag_end >= 0 and "ld+json" in html[start:tag_end].lower()
         parts.append(html[position:start])
         if keep:
             parts.append(html[start:end])
@@ -303,15 +311,19 @@ def separate_datelines(tree: HtmlElement) -> None:
             element.tag = "span"
 
 
+_NOT_CONTROL_BYTES = bytes(b for b in range(256) if not (b < 32 and b not in (9, 10, 13)))
+_CONTROL_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def looks_binary(sample: str | bytes) -> bool:
     """True when the start of the input is mostly control bytes (images, archives, random junk)."""
     head = sample[:8192]
     if not head:
         return False
     if isinstance(head, bytes):
-        controls = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
+        controls = len(head.translate(None, _NOT_CONTROL_BYTES))  # the control bytes alone, counted in C
     else:
-        controls = sum(1 for ch in head if ord(ch) < 32 and ch not in "\t\n\r")
+        controls = len(_CONTROL_TEXT.findall(head))
     return controls > 0.02 * len(head)
 
 
