@@ -349,6 +349,9 @@ class WebSettings(_Section):
     page_size: int = Field(default=20, ge=1, le=200)
     export_max_rows: int = Field(default=50_000, ge=1, le=1_000_000)
     language: Literal["vi", "en"] = "vi"  # the interface language of anonymous pages and new accounts
+    # The Chromium that prints report PDFs; unset: chromium, chromium-browser or google-chrome on PATH, else
+    # Playwright's own browser when one is installed.
+    chromium: Path | None = None
 
     @field_validator("base_url")
     @classmethod

@@ -19,7 +19,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.webapp import audit_entries, browser, live_app, login, page, pages, world_fixture  # noqa: F401
+from tests.webapp import (  # noqa: F401
+    CHROMIUM,
+    audit_entries,
+    browser,
+    live_app,
+    login,
+    page,
+    pages,
+    run_app,
+    world_fixture,
+)
 
 web_world = world_fixture(tagging=True)
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -387,6 +397,36 @@ def test_send_now_mails_the_shown_period_and_is_audited(page, live_app) -> None:
 
 
 # --------------------------------------------------------------------------------------------- arithmetic
+
+
+def test_the_pdf_is_printed_by_the_chromium_the_settings_name(live_app, tmp_path, monkeypatch) -> None:
+    from mediawatch.config import Settings
+
+    monkeypatch.setenv("MEDIAWATCH_WEB__CHROMIUM", "/opt/chromium/chrome")
+    assert str(Settings().web.chromium) == "/opt/chromium/chrome"  # [web] chromium, or its environment variable
+    monkeypatch.delenv("MEDIAWATCH_WEB__CHROMIUM")
+    monkeypatch.setenv("MEDIAWATCH_CHROMIUM", str(tmp_path / "ignored"))  # the old global read is gone
+
+    calls = tmp_path / "calls.txt"
+    wrapper = tmp_path / "my-chromium"
+    wrapper.write_text(f'#!/bin/sh\necho started >> "{calls}"\nexec {CHROMIUM} "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    report = api_report(live_app, name="Báo cáo in bằng trình duyệt riêng")
+    day = busiest_day(live_app)
+    with run_app(live_app.world.settings(page_size=10, chromium=str(wrapper))) as (url, _app):
+        with live_app.http("analyst1") as http:
+            resp = http.get(f"{url}/reports/{report['id']}.pdf", params={"period": day.isoformat()})
+    assert resp.status_code == 200 and resp.content.startswith(b"%PDF-"), resp.text[:300]
+    assert calls.read_text().count("started") == 1, "the configured Chromium printed it"
+
+    missing = tmp_path / "no-such-chromium"
+    with run_app(live_app.world.settings(page_size=10, chromium=str(missing))) as (url, _app):
+        with live_app.http("analyst1") as http:
+            resp = http.get(f"{url}/api/reports/{report['id']}", params={"period": day.isoformat()})
+            assert resp.status_code == 200  # the report itself needs no browser
+            resp = http.get(f"{url}/reports/{report['id']}.pdf", params={"period": day.isoformat()})
+    assert resp.status_code == 400
+    assert f"cannot start Chromium ({missing})" in resp.text and "web.chromium" in resp.text
 
 
 def test_periods_in_local_time() -> None:

@@ -148,7 +148,7 @@ def send_report(client: Elasticsearch, settings: Settings, record: dict[str, Any
     view = build_view(client, settings, record, period, lang, now=now)
     pdf: bytes | None
     try:
-        pdf = render_pdf(print_html(view))
+        pdf = render_pdf(print_html(view), chromium=settings.web.chromium)
     except Exception as exc:  # noqa: BLE001 - the summary still goes out; the log says why there is no PDF
         log.warning("report %s: PDF not made: %s", record.get("id"), exc)
         pdf = None

@@ -5,15 +5,14 @@ never downloads a browser) under a made-up origin whose requests are all answere
 the app's Content-Security-Policy), files of ``web/static/``, and nothing else — every other request is
 aborted, so printing needs no network. ``page.pdf()`` prints A4 with a page number in each footer.
 
-Chromium is found as ``$MEDIAWATCH_CHROMIUM``, else ``chromium`` / ``chromium-browser`` / ``google-chrome`` on
-``PATH``, else Playwright's own browser when one is installed. :class:`PdfUnavailable` says, in one line, when
-none can be started.
+Chromium is the one the settings name (``web.chromium``, passed in by the caller), else ``chromium`` /
+``chromium-browser`` / ``google-chrome`` on ``PATH``, else Playwright's own browser when one is installed.
+:class:`PdfUnavailable` says, in one line, when none can be started.
 """
 
 from __future__ import annotations
 
 import mimetypes
-import os
 import shutil
 import threading
 from pathlib import Path
@@ -35,11 +34,11 @@ class PdfUnavailable(UserError):
     exit_code = 1
 
 
-def chromium_path() -> str | None:
-    """The Chromium to print with (see the module docstring); None: Playwright's own, if it has one."""
-    configured = os.environ.get("MEDIAWATCH_CHROMIUM")
+def chromium_path(configured: str | Path | None = None) -> str | None:
+    """The Chromium to print with: ``configured`` (``web.chromium``), else the first on ``PATH``; None:
+    Playwright's own, if it has one."""
     if configured:
-        return configured
+        return str(configured)
     for name in ("chromium", "chromium-browser", "google-chrome"):
         found = shutil.which(name)
         if found:
@@ -57,9 +56,10 @@ def _static_file(path: str) -> Path | None:
     return candidate
 
 
-def render_pdf(html: str, *, timeout_s: float = 60.0) -> bytes:
+def render_pdf(html: str, *, chromium: str | Path | None = None, timeout_s: float = 60.0) -> bytes:
     """``html`` (a print view that links its styles from ``/static/``) printed to A4 PDF bytes, page numbers in
-    the footer. :class:`PdfUnavailable` when Chromium cannot be started."""
+    the footer, by ``chromium`` (the ``web.chromium`` setting; see :func:`chromium_path`). :class:`PdfUnavailable`
+    when Chromium cannot be started."""
     try:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
@@ -85,7 +85,7 @@ def render_pdf(html: str, *, timeout_s: float = 60.0) -> bytes:
         kind = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
         route.fulfill(status=200, body=found.read_bytes(), headers={"content-type": kind})
 
-    executable = chromium_path()
+    executable = chromium_path(chromium)
     with _PRINTING:
         manager = sync_playwright().start()
         try:
@@ -96,7 +96,7 @@ def render_pdf(html: str, *, timeout_s: float = 60.0) -> bytes:
                 where = executable or "Playwright's own chromium"
                 raise PdfUnavailable(f"cannot start Chromium ({where}) to print the report: "
                                      f"{' '.join(str(exc).split())[:300]}; install Debian's chromium or set "
-                                     "MEDIAWATCH_CHROMIUM") from None
+                                     "web.chromium (MEDIAWATCH_WEB__CHROMIUM)") from None
             try:
                 context = browser.new_context(offline=False, java_script_enabled=False)
                 page = context.new_page()

@@ -309,7 +309,7 @@ def report_pdf(request: Request, report_id: str, period: str | None = None, user
     record = _own(request, user, report_id)
     lang = language_of(request)
     view = _view(request, record, period, lang)
-    pdf = render_pdf(print_html(view))
+    pdf = render_pdf(print_html(view), chromium=ctx_of(request).settings.web.chromium)
     audit(request, "report.pdf", record["id"], details={"period": view["period"].key, "bytes": len(pdf)})
     name = pdf_filename(record, view["period"])
     return Response(pdf, media_type="application/pdf",
