@@ -24,6 +24,7 @@ from index import node
 from index.client import make_client
 from index.mappings import DOCS, replica_settings
 from mediawatch.config import Settings
+from mediawatch.errors import UserError
 from tests.conftest import REPO, Cluster, run_cli
 from tests.site import serve, sources_yaml
 
@@ -79,6 +80,22 @@ def test_replicas_follow_the_node_count_unless_set() -> None:
     assert replica_settings(Settings(index={"replicas": 0})) == {"number_of_replicas": 0}
     body = DOCS.template_body(Settings())["template"]["settings"]
     assert body == {"number_of_shards": 1, "auto_expand_replicas": "0-1"}
+
+
+@pytest.mark.slow
+def test_status_stop_and_a_single_node_start_see_the_cluster(local_cluster: tuple[Settings, list[str]]) -> None:
+    settings, urls = local_cluster
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAWATCH_")}
+    env.update(MEDIAWATCH_ES__HOME=str(settings.es.home), MEDIAWATCH_ES__PORT=str(settings.es.port), COLUMNS="200")
+    status = run_cli("es", "status", env=env)  # es.nodes not set: the running cluster is found all the same
+    assert status.returncode == 0, status.stderr
+    assert "local cluster of 3 nodes" in status.stdout and status.stdout.count(" up ") == SIZE, status.stdout
+    assert all(url in status.stdout for url in urls)
+    with pytest.raises(UserError, match="a local cluster of 3 nodes runs from .*mediawatch-1, mediawatch-2"):
+        node.ensure_started(settings.model_copy(update={"es": settings.es.model_copy(update={"nodes": 1})}))
+    with pytest.raises(UserError, match="was made with 3 nodes: start it with --nodes 3"):
+        node.ensure_started(settings.model_copy(update={"es": settings.es.model_copy(update={"nodes": 2})}))
+    assert node.ensure_started(settings, log=_quiet) == ",".join(urls)  # idempotent: all three run
 
 
 def _url_counts(client: Elasticsearch, prefix: str) -> dict[str, int]:
