@@ -455,6 +455,22 @@ def test_port_taken_by_another_program_is_one_clear_error() -> None:
         shutil.rmtree(home)
 
 
+def test_a_cluster_port_taken_by_another_program_is_one_clear_error() -> None:
+    home = open_dir("mw-busy-cluster-")
+    try:
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            taken = busy.getsockname()[1]
+            settings = Settings(es={"home": home / "es", "port": taken - 1, "nodes": 3})
+            taken_message = r"port \d+ on 127.0.0.1 \(HTTP of node mediawatch-[12]\) is already used"
+            with pytest.raises(UserError, match=taken_message):
+                node.ensure_started(settings, log=lambda _m: None)
+        assert node.status(settings).members and not node.status(settings).running
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def test_a_node_that_dies_on_startup_reports_its_last_words() -> None:
     home = open_dir("mw-dead-")
     try:
