@@ -31,6 +31,8 @@ PAGES: dict[str, tuple[str | None, str]] = {
     "reports": ("analyst1", "/reports"),
     "report": ("analyst1", "/reports/{report}"),
     "report-form": ("analyst1", "/reports/new"),
+    "report-add": ("analyst1", "/reports/add?q=lu+lut&kind=news"),
+    "report-form-added": ("analyst1", "/reports/{report}/edit?q=lu+lut&kind=news"),
     "report-print": ("analyst1", "/reports/{report}/print"),
     "account": ("analyst1", "/account"),
     "users": ("admin", "/admin/users"),

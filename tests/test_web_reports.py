@@ -399,6 +399,45 @@ def test_send_now_mails_the_shown_period_and_is_audited(page, live_app) -> None:
 # --------------------------------------------------------------------------------------------- arithmetic
 
 
+def test_a_search_is_added_to_a_report_from_the_search_page(page, live_app) -> None:
+    mine = api_report(live_app, name="Báo cáo tuần của tôi")
+    theirs = api_report(live_app, "analyst2", name="Báo cáo của người khác")
+    login(page, live_app, "analyst1")
+    page.goto(f"{live_app.url}/search?q=ngap+lut&kind=forum")
+    with page.expect_navigation():
+        page.get_by_test_id("add-to-report").click()
+    assert page.url.startswith(f"{live_app.url}/reports/add?")
+    assert page.get_by_test_id("add-query").inner_text() == "ngap lut"
+    choices = page.locator("[data-testid=report-choices] a")
+    ids = choices.evaluate_all("links => links.map(a => a.dataset.id)")
+    assert mine["id"] in ids and theirs["id"] not in ids, "only the caller's own reports are offered"
+    with page.expect_navigation():
+        page.locator(f"[data-testid=report-choices] a[data-id='{mine['id']}']").click()
+    assert page.get_by_test_id("added").inner_text() == "Đã thêm nội dung theo dõi số 3; kiểm tra rồi bấm Lưu."
+    assert page.locator("#s2-query").input_value() == "ngap lut"
+    assert page.locator("#s2-kinds").input_value() == "forum"
+    assert page.locator("#s0-query").input_value() == SEARCHES[0]["query"]  # the report's searches are kept
+    with live_app.http("analyst1") as http:  # nothing is saved before the form is
+        assert len(http.get(f"/api/reports/{mine['id']}").json()["searches"]) == 2
+    page.locator("#s2-label").fill("Ngập lụt trên diễn đàn")
+    with page.expect_navigation():
+        page.locator("[data-testid=save-report]").click()
+    assert page.url.endswith(f"/reports/{mine['id']}?saved=1")
+    with live_app.http("analyst1") as http:
+        searches = http.get(f"/api/reports/{mine['id']}").json()["searches"]
+    assert searches[2] == {"label": "Ngập lụt trên diễn đàn", "query": "ngap lut", "filters": {"kinds": ["forum"]}}, \
+        searches
+    assert audit_entries(live_app, action="report.update", target=mine["id"])[0]["details"]["changed"] == ["searches"]
+
+    # A new report can start from the search too; another analyst's report is 404 with or without the search.
+    page.goto(f"{live_app.url}/reports/add?q=ngap+lut&kind=forum")
+    with page.expect_navigation():
+        page.get_by_test_id("add-new-report").click()
+    assert page.locator("#s0-query").input_value() == "ngap lut" and page.locator("#s0-kinds").input_value() == "forum"
+    response = page.goto(f"{live_app.url}/reports/{theirs['id']}/edit?q=ngap+lut")
+    assert response.status == 404
+
+
 def test_the_pdf_is_printed_by_the_chromium_the_settings_name(live_app, tmp_path, monkeypatch) -> None:
     from mediawatch.config import Settings
 

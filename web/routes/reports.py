@@ -53,6 +53,15 @@ register({
                             "it, download a PDF or have it e-mailed on a schedule."},
     "reports.new": {"vi": "Tạo báo cáo", "en": "New report"},
     "reports.edit": {"vi": "Sửa báo cáo", "en": "Edit report"},
+    "reports.add_search": {"vi": "Thêm vào báo cáo", "en": "Add to a report"},
+    "reports.add_intro": {"vi": "Chọn báo cáo để thêm nội dung theo dõi này; báo cáo chỉ thay đổi khi bạn bấm Lưu.",
+                          "en": "Choose the report to add this subject to; the report changes only when you save it."},
+    "reports.add_new": {"vi": "Tạo báo cáo mới với nội dung này", "en": "Start a new report with it"},
+    "reports.add_none": {"vi": "Bạn chưa có báo cáo nào.", "en": "You have no reports yet."},
+    "reports.added": {"vi": "Đã thêm nội dung theo dõi số {n}; kiểm tra rồi bấm Lưu.",
+                      "en": "Subject {n} added; check it, then save."},
+    "reports.full": {"vi": "Báo cáo đã có {n} nội dung theo dõi, không thêm được nữa.",
+                     "en": "The report already has {n} subjects; no more can be added."},
     "reports.none": {"vi": "Chưa có báo cáo nào. Hãy tạo báo cáo đầu tiên.", "en": "No reports yet: create one."},
     "reports.name": {"vi": "Tên báo cáo", "en": "Name"},
     "reports.period": {"vi": "Kỳ báo cáo", "en": "Period"},
@@ -221,7 +230,7 @@ def _source_choices(ctx: WebContext) -> list[tuple[str, str]]:
 
 
 def _form_page(request: Request, *, record: dict[str, Any] | None, fields: dict[str, Any], rows: list[dict[str, Any]],
-               errors: dict[str, str], status: int = 200):
+               errors: dict[str, str], status: int = 200, added: int | None = None):
     ctx = ctx_of(request)
     lang = language_of(request)
     ch = choices_of(ctx.settings)
@@ -232,7 +241,7 @@ def _form_page(request: Request, *, record: dict[str, Any] | None, fields: dict[
         "sources": _source_choices(ctx), "max_rows": MAX_SEARCHES,
         "topic_label": lambda v: topic_name(v, lang),  # type: ignore[arg-type]
         "sentiment_label": lambda v: sentiment_name(v, lang),  # type: ignore[arg-type]
-        "action": f"/reports/{record['id']}/edit" if record else "/reports/new",
+        "action": f"/reports/{record['id']}/edit" if record else "/reports/new", "added": added,
     }, status_code=status)
 
 
@@ -264,14 +273,38 @@ def reports_page(request: Request, user: User = Depends(current_user)):
 @router.get("/reports/new", include_in_schema=False)
 def new_report_page(request: Request, user: User = Depends(current_user)):
     ctx = ctx_of(request)
-    params = request.query_params
-    prefill: dict[str, Any] | None = None
-    if params.get("q") is not None or any(params.get(k) for k in ("kind", "topic", "sentiment", "source", "place")):
-        prefill = {"searches": [{"label": params.get("q") or "", "query": params.get("q") or "", "filters": {
-            name: [params[key]] for name, key in (("kinds", "kind"), ("topics", "topic"), ("sentiments", "sentiment"),
-                                                  ("sources", "source"), ("places", "place")) if params.get(key)}}]}
+    search = _search_of(request.query_params)
+    prefill = {"searches": [search]} if search else None
     fields = {"name": "", "period": "daily", "send_at": "", "recipients": "", "timezone": ctx.settings.crawl.timezone}
     return _form_page(request, record=None, fields=fields, rows=_form_rows(prefill, FORM_ROWS), errors={})
+
+
+_SEARCH_PARAMS = (("kinds", "kind"), ("topics", "topic"), ("sentiments", "sentiment"), ("sources", "source"),
+                  ("places", "place"))
+
+
+def _search_of(params: Any) -> dict[str, Any] | None:
+    """The search page's URL parameters (``q`` and the first value of each filter a report search keeps) as one of
+    a report's searches; None when they name no search."""
+    if params.get("q") is None and not any(params.get(key) for _, key in _SEARCH_PARAMS):
+        return None
+    query = (params.get("q") or "").strip()
+    return {"label": query[:80], "query": query,
+            "filters": {name: [params[key]] for name, key in _SEARCH_PARAMS if params.get(key)}}
+
+
+@router.get("/reports/add", include_in_schema=False)
+def add_search_page(request: Request, user: User = Depends(current_user)):
+    """"Thêm vào báo cáo" from the search page: the caller's reports, each linking to its edit form with the search
+    added as a new row (saved only when the form is), and a new report starting from it."""
+    search = _search_of(request.query_params)
+    if search is None:
+        return RedirectResponse("/reports/new", status_code=303)
+    keep = [(key, value) for key, value in request.query_params.multi_items()
+            if key in ("q", *(k for _, k in _SEARCH_PARAMS))]
+    reports = _store(ctx_of(request)).for_owner(user.id)
+    return render(request, "report_add.html", {"search": search, "params": keep, "reports": reports,
+                                               "max_rows": MAX_SEARCHES})
 
 
 async def _submitted(request: Request) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
@@ -329,7 +362,15 @@ def edit_report_page(request: Request, report_id: str, user: User = Depends(curr
     fields = {"name": record.get("name") or "", "period": record.get("period") or "daily",
               "send_at": record.get("send_at") or "", "recipients": "\n".join(record.get("recipients") or []),
               "timezone": record.get("timezone") or ""}
-    return _form_page(request, record=record, fields=fields, rows=_form_rows(record, 1), errors={})
+    search = _search_of(request.query_params)  # "add to a report": the search comes as the next row, unsaved
+    if search is None:
+        return _form_page(request, record=record, fields=fields, rows=_form_rows(record, 1), errors={})
+    searches = list(record.get("searches") or [])
+    if len(searches) >= MAX_SEARCHES:
+        return _form_page(request, record=record, fields=fields, rows=_form_rows(record, 0), errors={
+            "searches": gettext("reports.full", language_of(request), n=MAX_SEARCHES)})
+    rows = _form_rows({"searches": [*searches, search]}, 0)
+    return _form_page(request, record=record, fields=fields, rows=rows, errors={}, added=len(rows) - 1)
 
 
 @router.post("/reports/{report_id}/edit", include_in_schema=False)
