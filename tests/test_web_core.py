@@ -441,3 +441,58 @@ def test_copies_of_a_story_on_one_page_fold_under_its_first_hit() -> None:
         hit("e", "s1", outlets=6)], next_cursor=None, took_ms=1))
     assert [(r["hit"].id, [c.id for c in r["copies"]], r["more"]) for r in rows] == [
         ("a", ["c", "e"], 5), ("b", [], 0), ("d", [], 1)]
+
+
+def test_mediawatch_serve_starts_the_app_and_the_first_admin_logs_in(cluster, tmp_path) -> None:
+    """``mediawatch serve --host --port`` as a real process against the node: before any account it says how to
+    create the first administrator; ``mediawatch users add NAME --admin`` makes one who logs in."""
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    import httpx2
+
+    from tests.conftest import REPO, delete_prefix, free_port
+
+    prefix = f"mwserve-{uuid.uuid4().hex[:8]}"
+    env = cluster.env(prefix, tmp_path)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "mediawatch", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx2.Client(base_url=base, timeout=30, follow_redirects=False) as http:
+            deadline = time.monotonic() + 120
+            while True:
+                assert proc.poll() is None, proc.stdout.read()[-2000:]
+                try:
+                    if http.get("/login").status_code == 200:
+                        break
+                except httpx2.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "mediawatch serve did not answer within 120 s"
+                time.sleep(0.5)
+            assert "/api/search" in http.get("/openapi.json").json()["paths"]
+            assert http.get("/api/search", params={"q": "x"}).status_code == 401
+            assert http.get("/search").status_code == 303  # pages send a stranger to the login form
+
+            added = subprocess.run([sys.executable, "-m", "mediawatch", "users", "add", "chanh", "--admin",
+                                    "--password-stdin"], input="mat-khau-quan-tri\n", cwd=REPO, env=env,
+                                   capture_output=True, text=True, timeout=120)
+            assert added.returncode == 0, added.stderr
+            form = http.get("/login").text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+            resp = http.post("/login", data={"csrf": csrf, "username": "chanh", "password": "mat-khau-quan-tri"})
+            assert resp.status_code == 303, resp.text[:500]
+            assert http.get("/admin/audit").status_code == 200  # an administrator's page
+    finally:
+        proc.terminate()
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        delete_prefix(cluster.url, prefix)
+    assert "mediawatch users add NAME --admin" in out
+    assert f"http://localhost:{port}/" in out
