@@ -1,7 +1,7 @@
 """Indexing throughput: the crawl's writer (``index.writer.PageWriter``) against ``elasticsearch.helpers.bulk``
 alone, same documents, same batch size, same node, one run.
 
-    .venv/bin/python -m bench.index_bench [--docs 20000] [--rounds 3] [--batch 200]
+    .venv/bin/python -m bench.index_bench [--docs 10000] [--rounds 3] [--batch 200]
 
 Each document is written the way a crawl writes it (``crawlers.pipelines.IndexPipeline.unit``): an upsert of
 the document (``first_seen`` set only when new) and then, once the document is acknowledged, an index of its
@@ -122,7 +122,7 @@ def versions(client: Elasticsearch) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, default=20_000, help="documents (pages) written per run")
+    parser.add_argument("--docs", type=int, default=10_000, help="documents (pages) written per run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=Settings().index.bulk_batch_size,
                         help="actions per bulk request (the crawl's index.bulk_batch_size)")
