@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from elastic_transport import ConnectionTimeout, TransportError
@@ -36,11 +37,26 @@ def split_urls(text: str) -> list[str]:
     return urls
 
 
+class ClusterClient(Elasticsearch):
+    """A client over several nodes of one cluster. ``options(max_retries=0)`` ("do not keep a caller waiting
+    on a failing cluster") still tries each node once when one refuses the connection, since one node down
+    is not the cluster down; a timeout is then not retried, so the caller's deadline holds."""
+
+    def options(self, **kwargs: Any) -> ClusterClient:
+        retries = kwargs.get("max_retries")
+        others = len(self.transport.node_pool.all()) - 1
+        if isinstance(retries, int) and retries < others:
+            kwargs["max_retries"] = others
+            if retries == 0:
+                kwargs.setdefault("retry_on_timeout", False)
+        return super().options(**kwargs)
+
+
 def make_client(settings: Settings, *, url: str | None = None) -> Elasticsearch:
     """A client for ``url`` (default: ``settings.es.effective_url``) with the configured auth and TLS.
 
-    Several comma-separated URLs (nodes of one cluster) become the client's hosts: a request to a node
-    that does not answer is retried on the next one. API key wins over basic auth when both are set.
+    Several comma-separated URLs (nodes of one cluster) become the client's hosts (a ClusterClient): a
+    request to a node that does not answer is retried on the next one. API key wins over basic auth when both are set.
     TLS options apply to ``https`` URLs only; a CA bundle configured for plain ``http`` URLs is a
     ConfigError rather than silently ignored.
     """
@@ -68,7 +84,7 @@ def make_client(settings: Settings, *, url: str | None = None) -> Elasticsearch:
             kwargs["ca_certs"] = str(es.ca_certs)
     elif es.ca_certs is not None:
         raise ConfigError(f"es.ca_certs is set but the Elasticsearch URL {target} is not https")
-    return Elasticsearch(**kwargs)
+    return ClusterClient(**kwargs) if len(hosts) > 1 else Elasticsearch(**kwargs)
 
 
 def ping_or_raise(client: Elasticsearch, url: str) -> dict:
@@ -77,10 +93,8 @@ def ping_or_raise(client: Elasticsearch, url: str) -> dict:
     Uses ``_cluster/health`` rather than ``GET /``: the integration-test distribution lacks the
     ``rest-root`` module, so ``ping()``/``info()`` cannot tell a live node from a dead one there.
     """
-    # One try per node: a cluster with one node down still answers through the others.
-    retries = max(0, len(client.transport.node_pool.all()) - 1)
-    try:
-        resp = client.options(request_timeout=PING_TIMEOUT, max_retries=retries).cluster.health()
+    try:  # a client over several nodes tries each once (ClusterClient)
+        resp = client.options(request_timeout=PING_TIMEOUT, max_retries=0).cluster.health()
     except UnsupportedProductError as exc:
         raise unreachable(url, "the server there is not Elasticsearch") from exc
     except ApiError as exc:

@@ -191,5 +191,6 @@ def test_a_node_killed_mid_crawl_loses_and_duplicates_nothing(
     shards = client.cat.shards(index=f"{prefix}-docs", format="json")
     assert sorted(s["prirep"] for s in shards if s["state"] == "STARTED") == ["p", "r"]
     print(f"\n{SIZE}-node cluster, {victim.name} (master before: {master}) SIGKILLed after {before} documents; "
-          f"{during} indexed with it down, search answered ({found} hits); back after {returned_after:.0f} s, green; "
+          f"{during - before} more indexed with it down, search answered ({found} hits); "
+          f"back after {returned_after:.0f} s, green; "
           f"crawl exit {proc.returncode}, spooled {report.get('spooled')}; lost 0, duplicated 0 of {len(articles)}")

@@ -326,6 +326,11 @@ def test_make_client_takes_several_urls_as_the_nodes_of_one_cluster() -> None:
     client = make_client(Settings(es={"url": " https://a.example:9200, https://b.example:9201 ,https://c.example"}))
     hosts = sorted((n.config.scheme, n.config.host, n.config.port) for n in client.transport.node_pool.all())
     assert hosts == [("https", "a.example", 9200), ("https", "b.example", 9201), ("https", "c.example", 443)]
+    quick = client.options(max_retries=0, request_timeout=5)  # each node once; a timeout is not retried
+    assert (quick._max_retries, quick._retry_on_timeout, quick._request_timeout) == (2, False, 5)
+    assert client.options(max_retries=5)._max_retries == 5
+    single = make_client(Settings(es={"url": "https://a.example:9200"})).options(max_retries=0)
+    assert (single._max_retries, single._retry_on_timeout) == (0, True)
     with pytest.raises(ConfigError, match="mix http and https"):
         make_client(Settings(es={"url": "https://a:9200,http://b:9200"}))
     with pytest.raises(ConfigError, match="invalid Elasticsearch URL 'b:9200'"):
@@ -580,6 +585,9 @@ def test_a_client_with_a_dead_first_url_uses_the_next(local_node: tuple[Settings
     for _ in range(4):  # whichever node the pool picks first, every request is answered
         assert ping_or_raise(make_client(settings, url=urls), urls)["number_of_nodes"] == 1
         assert client.cluster.health()["status"] in ("green", "yellow")
+        # "no retries" still tries the next node when one refuses the connection
+        quick = make_client(settings, url=urls).options(max_retries=0, request_timeout=10)
+        assert quick.cluster.health()["status"] in ("green", "yellow")
 
 
 @pytest.mark.slow
