@@ -10,6 +10,11 @@ tagging thread does it (places and the story signature found on a helper thread 
 ``crawlers.pipelines.EnrichPipeline`` does; language is found by the spider, on another thread, also
 alongside the tagging). Its ratio against the faster bare forward is the figure with places included.
 
+The shipped models carry a linear head each (hashed TF-IDF, averaged with the transformer's calibrated
+probabilities: ``enrich.linear_head``). The bare forward is the transformers' alone, so the heads count
+as overhead of the full path; the full path without its heads (the tagging as it was before them) is
+timed too, and the ratio of the two is the heads' cost per document.
+
 The bare forward runs two ways: the batches in turn on torch's intra-op threads (the library at its
 defaults), and the same batches spread over the tagger's CPU workers, one single-threaded batch per
 worker (the schedule the full path uses). The ratio that counts is against the faster of the two.
@@ -73,6 +78,10 @@ def main() -> None:
     settings = get_settings().enrich.model_copy(update={"batch_size": args.batch_size})
     tagger = Tagger(settings).load()
     one_worker = Tagger(settings.model_copy(update={"workers": 1})).load()
+    bare_heads = Tagger(settings).load()  # the transformers alone, uncalibrated: the path before the heads
+    for classifier in (bare_heads.topic, bare_heads.sentiment):
+        classifier.head = None
+        classifier.calibration = type(classifier.calibration)()
 
     # The same batches the full path builds (length-sorted, same clipping, longest first), tokenised up front.
     budget = topic_char_budget(tagger.topic)
@@ -104,6 +113,9 @@ def main() -> None:
 
     def full_one_worker() -> None:
         one_worker.tag(docs)
+
+    def full_without_heads() -> None:
+        bare_heads.tag(docs)
 
     def stories() -> None:
         for d in docs:
@@ -150,10 +162,10 @@ def main() -> None:
     n = len(docs)
     cpu: list[list[float]] = []
     runs = interleaved([bare, bare_workers, full, full_one_worker, stories, places, language, everything_in_turn,
-                        everything_beside, tags_and_places], args.rounds, cpu)
-    t_bare, t_workers, t_full, t_one, t_story, t_places, t_lang, t_all, t_beside, t_tp = (
+                        everything_beside, tags_and_places, full_without_heads], args.rounds, cpu)
+    t_bare, t_workers, t_full, t_one, t_story, t_places, t_lang, t_all, t_beside, t_tp, t_nohead = (
         statistics.median(r) for r in runs)
-    bare_runs, worker_runs, full_runs, one_runs, _, _, _, all_runs, beside_runs, tp_runs = runs
+    bare_runs, worker_runs, full_runs, one_runs, _, _, _, all_runs, beside_runs, tp_runs, nohead_runs = runs
 
     def ratios(bases: list[float], tested: list[float]) -> str:
         values = sorted(b / t for b, t in zip(bases, tested, strict=True))
@@ -172,7 +184,10 @@ def main() -> None:
         ("bare forward, the batches over the workers", f"{n / t_workers:8.1f} docs/s"),
         (f"full tagging path, {w} workers", f"{n / t_full:8.1f} docs/s"),
         ("full tagging path, 1 worker", f"{n / t_one:8.1f} docs/s"),
+        ("full tagging path without the linear heads", f"{n / t_nohead:8.1f} docs/s"),
         ("ratio full / faster bare forward (the target)", ratios(faster, full_runs)),
+        ("cost per document: with heads / without (<= 1.25)", ratios(full_runs, nohead_runs)),
+        ("  in CPU time", ratios(cpu[2], cpu[10])),
         ("ratio full / bare in turn", ratios(bare_runs, full_runs)),
         ("ratio full / bare over the workers", ratios(worker_runs, full_runs)),
         ("ratio full with 1 worker / bare in turn", ratios(bare_runs, one_runs)),

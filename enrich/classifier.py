@@ -144,8 +144,32 @@ def load_pretrained(name_or_path: str, local_files_only: bool = True) -> tuple[A
     return tokenizer, model
 
 
-# Beside the weights, the files that decide a local model's outputs (labels, windows read, tokens).
-VERSIONED_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt")
+# Beside the weights, the files that decide a local model's outputs (labels, windows read, tokens,
+# calibration, the linear head averaged with the transformer: its weights are ``head.safetensors``).
+VERSIONED_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "calibration.json",
+                   "head.json")
+CALIBRATION_FILE = "calibration.json"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How a model directory's scores become calibrated probabilities (its ``calibration.json``):
+    ``softmax(log-probabilities / temperature)``, averaged with the linear head's calibrated
+    probabilities (``enrich.linear_head``, its own temperature in ``head.json``) with ``head_weight``."""
+
+    temperature: float = 1.0
+    head_weight: float = 0.0
+
+    @classmethod
+    def read(cls, directory: str) -> Calibration:
+        path = Path(directory) / CALIBRATION_FILE
+        if not path.is_file():
+            return cls()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(float(data.get("temperature", 1.0)), float(data.get("head_weight", 0.0)))
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            raise ModelLoadError(f"model {directory!r}: unreadable {CALIBRATION_FILE} ({exc})") from None
 
 
 def model_version(name_or_path: str, config: Any) -> str:
@@ -463,6 +487,8 @@ class TextClassifier:
         self._tokenizer: Any = None
         self._windows: WindowEncoder | None = None
         self._version: str | None = None
+        self.calibration = Calibration()
+        self.head: Any = None  # enrich.linear_head.LinearHead, when the model directory ships one
         self.device = "cpu"
 
     # -- loading -------------------------------------------------------------------------------
@@ -484,6 +510,16 @@ class TextClassifier:
         model.to(self.device)
         model.eval()
         self._windows = WindowEncoder.of(tokenizer, self.max_length)
+        if Path(self.name_or_path).is_dir():
+            from enrich.linear_head import LinearHead
+
+            self.calibration = Calibration.read(self.name_or_path)
+            head = LinearHead.load(self.name_or_path) if self.calibration.head_weight > 0 else None
+            labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+            if head is not None and head.labels != labels:
+                raise ModelLoadError(f"model {self.name_or_path!r}: the linear head's labels {head.labels} are not "
+                                     f"the model's {labels}")
+            self.head = head
         self._tokenizer, self._model = tokenizer, model
         self._version = model_version(self.name_or_path, model.config)
         if self.chunks != recorded:  # reading more or fewer windows changes the tags: another version
@@ -538,16 +574,42 @@ class TextClassifier:
         """Per-text probabilities from per-input logits: the mean of each text's log-probabilities,
         weighted by the inputs' ``lengths`` in tokens (so a short last window counts for what it
         holds), renormalised. A single input per text gives its plain softmax."""
+        return TextClassifier.mean_logprobs(logits, owner, n, lengths).softmax(dim=-1)
+
+    @staticmethod
+    def mean_logprobs(logits: Any, owner: Sequence[int], n: int, lengths: Any = None) -> Any:
+        """Per-text log-probabilities from per-input logits, before renormalising: the mean of each
+        text's inputs' log-probabilities weighted by their ``lengths`` (``combine`` is its softmax)."""
         import torch
 
         logprobs = logits.float().log_softmax(dim=-1).cpu()
         if len(owner) == n:
-            return logprobs.exp()
+            return logprobs
         weights = torch.ones(len(owner)) if lengths is None else lengths.float().cpu()
         index = torch.tensor(owner)
         total = torch.zeros((n, logprobs.shape[1])).index_add_(0, index, logprobs * weights.unsqueeze(1))
         count = torch.zeros(n).index_add_(0, index, weights)
-        return (total / count.clamp(min=1e-9).unsqueeze(1)).softmax(dim=-1)
+        return total / count.clamp(min=1e-9).unsqueeze(1)
+
+    def calibrated(self, logprobs: Any, head_logits: Any = None) -> Any:
+        """Probabilities (a torch tensor) from the transformer's per-text log-probabilities: temperature-
+        scaled, and averaged with the linear head's calibrated probabilities (from ``head_logits``) when
+        the model ships a head (``calibration.json``: ``head_weight``). Takes tensors or numpy arrays."""
+        import torch
+
+        probs = (torch.as_tensor(logprobs).float() / self.calibration.temperature).softmax(dim=-1)
+        if self.head is None or head_logits is None:
+            return probs
+        head = (torch.as_tensor(head_logits).float() / self.head.config.temperature).softmax(dim=-1)
+        weight = self.calibration.head_weight
+        return (1 - weight) * probs + weight * head
+
+    def scores_of(
+        self, logits: Any, owner: Sequence[int], n: int, lengths: Any = None, head_texts: Sequence[str] | None = None
+    ) -> Any:
+        """Calibrated per-text probabilities (``n x labels``) from an encoded batch's logits."""
+        head_logits = None if self.head is None or head_texts is None else self.head.logits(head_texts)
+        return self.calibrated(self.mean_logprobs(logits, owner, n, lengths), head_logits)
 
     def batches(self, texts: Sequence[str], parts: int = 1) -> list[list[int]]:
         """Positions of ``texts`` in batches of up to ``batch_size``, by length (small padding inside a
@@ -556,13 +618,16 @@ class TextClassifier:
         size = max(1, min(self.batch_size, -(-len(order) // max(1, parts))))
         return [order[start : start + size] for start in range(0, len(order), size)]
 
-    def _read(self, batch: dict[str, Any], owner: list[int], n: int) -> list[Prediction]:
-        """Predictions for the ``n`` texts of an encoded batch."""
+    def _read(
+        self, batch: dict[str, Any], owner: list[int], n: int, head_texts: Sequence[str] | None = None
+    ) -> list[Prediction]:
+        """Predictions for the ``n`` texts of an encoded batch (``head_texts``: what the linear head
+        reads, when the model has one)."""
         labels = self.labels
         mask = batch.get("attention_mask")
         lengths = None if mask is None else mask.sum(dim=1)
         predictions = []
-        for row in self.combine(self.forward(batch), owner, n, lengths).tolist():
+        for row in self.scores_of(self.forward(batch), owner, n, lengths, head_texts).tolist():
             best = max(range(len(row)), key=row.__getitem__)
             predictions.append(Prediction(labels[best], row[best], dict(zip(labels, row, strict=True))))
         return predictions
@@ -572,8 +637,17 @@ class TextClassifier:
     ) -> tuple[dict[str, Any], list[int]]:
         return self.encode_chunks([texts[i] for i in idx], [titles[i] for i in idx] if titles else None)
 
+    def _head_texts(
+        self, texts: Sequence[str], titles: Sequence[str | None] | None, idx: list[int]
+    ) -> list[str] | None:
+        if self.head is None:
+            return None
+        from enrich.linear_head import head_text
+
+        return [head_text(texts[i] or "", titles[i] if titles else None) for i in idx]
+
     def _run_batch(self, texts: Sequence[str], titles: Sequence[str | None] | None, idx: list[int]) -> BatchResult:
-        return idx, self._read(*self._encode_batch(texts, titles, idx), len(idx))
+        return idx, self._read(*self._encode_batch(texts, titles, idx), len(idx), self._head_texts(texts, titles, idx))
 
     def plan(
         self, texts: Sequence[str], titles: Sequence[str | None] | None = None, parts: int = 1
@@ -583,6 +657,28 @@ class TextClassifier:
         self.load()
         _check_titles(texts, titles)
         return [partial(self._run_batch, texts, titles, idx) for idx in reversed(self.batches(texts, parts))]
+
+    def components(
+        self, texts: Sequence[str], titles: Sequence[str | None] | None = None
+    ) -> tuple[Any, Any]:
+        """The two scores ``predict`` calibrates and averages, uncalibrated, as numpy arrays in text order:
+        the transformer's per-text log-probabilities (``texts x labels``) and the linear head's logits
+        (``None`` without a head). For calibrating and evaluating; ``calibrated`` maps them to ``predict``'s
+        probabilities."""
+        import numpy as np
+
+        self.load()
+        _check_titles(texts, titles)
+        logprobs = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        head = None if self.head is None else np.zeros_like(logprobs)
+        for idx in self.batches(texts):
+            batch, owner = self._encode_batch(texts, titles, idx)
+            mask = batch.get("attention_mask")
+            lengths = None if mask is None else mask.sum(dim=1)
+            logprobs[idx] = self.mean_logprobs(self.forward(batch), owner, len(idx), lengths).numpy()
+            if head is not None:
+                head[idx] = self.head.logits(self._head_texts(texts, titles, idx))
+        return logprobs, head
 
     def predict(
         self, texts: Sequence[str], titles: Sequence[str | None] | None = None, workers: CpuWorkers | None = None
@@ -604,7 +700,7 @@ class TextClassifier:
                 batch, owner = pending.result()
                 if n + 1 < len(batches):
                     pending = pool.submit(self._encode_batch, texts, titles, batches[n + 1])
-                results.append((idx, self._read(batch, owner, len(idx))))
+                results.append((idx, self._read(batch, owner, len(idx), self._head_texts(texts, titles, idx))))
         return gather(results, len(texts))
 
 

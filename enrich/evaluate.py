@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +35,8 @@ class TaskReport:
     version: str
     split: str
     figures: dict[str, Any]
+    gold: list[str] = field(default_factory=list)  # per row, in the order given
+    predicted: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         f = self.figures
@@ -110,7 +112,8 @@ def evaluate_examples(
                 advance(task, len(predicted), len(rows))
         gold = [ex.labels[task] for ex in rows]
         labels = list(classifier.labels) + sorted({g for g in gold} - set(classifier.labels))
-        reports[task] = TaskReport(task, model_path, classifier.version, which, scores(gold, predicted, labels))
+        reports[task] = TaskReport(task, model_path, classifier.version, which, scores(gold, predicted, labels),
+                                   gold, predicted)
     return reports
 
 

@@ -4,12 +4,17 @@ Pure functions over texts and candidate lists (no I/O): :func:`tag_documents` (t
 versions) and :func:`story_members` / :func:`story_fields` (story grouping over stored candidates the
 caller looked up, see ``index.stories``) are the one code path used by the crawl (batched on its own
 thread) and by ``mediawatch enrich backfill``. Documents in languages the models do not cover, and
-empty ones, get ``unknown`` topic and sentiment; nothing here raises on bad text.
+empty ones, get ``unknown`` topic and sentiment; nothing here raises on bad text. A document too short
+to carry a news topic (under ``enrich.topic_min_words`` words: a one-line post) gets topic ``unknown``
+without running the topic model, and so does one whose top calibrated topic probability is under
+``enrich.topic_min_confidence`` (its ``topics`` still list the candidates with their probabilities).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -100,23 +105,32 @@ class Tagger:
         if not covered:
             return tags
         self.load()
+        # Only texts long enough to carry a news topic go to the topic model.
+        topical = [i for i in covered if long_enough(docs[i], self.settings.topic_min_words)]
         budget = topic_char_budget(self.topic)
-        titles = [docs[i].get("title") or None for i in covered]
-        bodies = [_body(docs[i])[:budget] for i in covered]
+        titles = [docs[i].get("title") or None for i in topical]
+        bodies = [_body(docs[i])[:budget] for i in topical]
         sentiment_texts = [_sentiment_text(docs[i]) for i in covered]
         if self.parallel:
             # Both models' batches in one queue, the topic model's (the longest) first, so the
             # workers stay busy to the end; each worker tokenises, runs and reads a whole batch.
             assert isinstance(self.topic, TextClassifier)
-            topic_jobs = self.topic.plan(bodies, titles, self.workers.count)
+            topic_jobs = self.topic.plan(bodies, titles, self.workers.count) if topical else []
             results = self.workers.run(topic_jobs + self.sentiment.plan(sentiment_texts, None, self.workers.count))
-            topics = gather(results[: len(topic_jobs)], len(covered))
+            topics = gather(results[: len(topic_jobs)], len(topical))
             feelings = gather(results[len(topic_jobs) :], len(covered))
         else:
-            topics = self.topic.predict(bodies, titles)
+            topics = self.topic.predict(bodies, titles) if topical else []
             feelings = self.sentiment.predict(sentiment_texts, workers=self.workers)
-        for i, topic, feeling in zip(covered, topics, feelings, strict=True):
-            tags[i] = Tags(topic.label, _topics(topic), {"label": feeling.label, "score": round(feeling.score, 4)})
+        topic_of = dict(zip(topical, topics, strict=True))
+        for i, feeling in zip(covered, feelings, strict=True):
+            sentiment = {"label": feeling.label, "score": round(feeling.score, 4)}
+            topic = topic_of.get(i)
+            if topic is None:
+                tags[i] = Tags(UNKNOWN, [], sentiment)
+            else:
+                label = topic.label if topic.score >= self.settings.topic_min_confidence else UNKNOWN
+                tags[i] = Tags(label, _topics(topic), sentiment)
         return tags
 
 
@@ -124,6 +138,14 @@ def topic_char_budget(classifier: TextClassifier | ZeroShotClassifier) -> int:
     """Characters of the body handed to the topic model's tokenizer (all its windows, with room)."""
     classifier.load()
     return classifier.max_length * classifier.chunks * CHARS_PER_TOKEN_BUDGET
+
+
+def long_enough(doc: dict[str, Any], min_words: int) -> bool:
+    """Whether a document's text (its title when it has no text) has at least ``min_words`` words."""
+    if min_words <= 0:
+        return True
+    words = re.finditer(r"\S+", _body(doc))
+    return sum(1 for _ in itertools.islice(words, min_words)) >= min_words
 
 
 def _body(doc: dict[str, Any]) -> str:

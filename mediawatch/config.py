@@ -228,6 +228,11 @@ class EnrichSettings(_Section):
     # Windows of an article the topic model reads (title + consecutive max_length-token windows,
     # predictions averaged); unset: what the model's config records (the shipped model: 8). 1 = lead only.
     topic_chunks: int | None = Field(default=None, ge=1, le=32)
+    # Topic "unknown" instead of a forced section: for a text (title aside) of fewer words than this (a
+    # one-line forum post carries no news topic), and when the top calibrated topic probability is below
+    # topic_min_confidence (0 turns either check off).
+    topic_min_words: int = Field(default=25, ge=0)
+    topic_min_confidence: float = Field(default=0.4, ge=0, le=1, allow_inf_nan=False)
     # Zero-shot topics: when set, topic_model is a (multilingual) NLI model and these are the topics,
     # label -> the words put into the hypothesis, e.g. {"politics_society": "chính trị, xã hội"}.
     topic_labels: TextMapping = {}
