@@ -322,7 +322,7 @@ class SourceRegistry:
             return self._by_id[source_id]
         except KeyError:
             known = ", ".join(sorted(self._by_id)) or "none"
-            raise UserError(f"unknown source {source_id!r} in {self.path} (known: {known})") from None
+            raise UserError(f"unknown source {source_id!r} in {self.path} (known: {known})", exit_code=2) from None
 
 
 def load_sources(path: str | Path) -> SourceRegistry:
@@ -387,7 +387,7 @@ class MergedRegistry(SourceRegistry):
         except KeyError:
             known = ", ".join(sorted(self._by_id)) or "none"
             raise UserError(f"unknown source {source_id!r} in {self.path} or the sources added in the web app "
-                            f"(known: {known})") from None
+                            f"(known: {known})", exit_code=2) from None
 
 
 def stored_source(record: dict[str, Any]) -> Source:

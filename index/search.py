@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from index.client import unreachable
 from index.highlight import positive_patterns, snippet
 from index.mappings import DOCS, docs_alias, outdated_error, schema_state
 from index.query import Node, parse, to_es
 from mediawatch.config import Settings
-from mediawatch.errors import ClusterUnavailable, UserError
+from mediawatch.errors import UserError
 
 _RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
@@ -315,7 +316,7 @@ def guarded_call(client: Elasticsearch, settings: Settings, what: str, send: Cal
             raise nothing_indexed(settings) from None
         raise UserError(f"{what} failed: {error_reason(exc)}") from None
     except TransportError as exc:
-        raise ClusterUnavailable(f"Elasticsearch at {settings.es.effective_url} is unreachable: {exc}") from None
+        raise unreachable(settings.es.effective_url, exc) from None
 
 
 FACETS: dict[str, Any] = {

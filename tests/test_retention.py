@@ -261,7 +261,7 @@ def test_cli_removes_a_source_with_its_documents_and_page_state_only(
     in_file = run_cli("sources", "remove", "quiet-news", "--delete-documents", "--yes", env=env)
     assert in_file.returncode == 2 and "delete its entry there first" in in_file.stderr
     unknown = run_cli("sources", "remove", "nope", "--yes", env=env)
-    assert unknown.returncode == 1 and "unknown source 'nope'" in unknown.stderr
+    assert unknown.returncode == 2 and "unknown source 'nope'" in unknown.stderr
     unconfirmed = run_cli("sources", "remove", "added", "--delete-documents", env=env)  # no terminal, no --yes
     assert unconfirmed.returncode == 2 and "pass --yes" in unconfirmed.stderr and "5 documents" in unconfirmed.stderr
     assert _counts(client, settings, "added") == (5, 6)

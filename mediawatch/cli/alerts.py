@@ -42,10 +42,10 @@ def _find(stores: Stores, name: str, owner: str | None) -> Subscription:
     if not found:
         found = [parse_subscription(s) for s in stores.subscriptions.find() if s["id"] == name]
     if not found:
-        raise UserError(f"no alert named {name!r} (see mediawatch alerts list)")
+        raise UserError(f"no alert named {name!r} (see mediawatch alerts list)", exit_code=2)
     if len(found) > 1:
         owners = ", ".join(sorted(s.owner for s in found))
-        raise UserError(f"several alerts are named {name!r} (owners: {owners}); pass --owner")
+        raise UserError(f"several alerts are named {name!r} (owners: {owners}); pass --owner", exit_code=2)
     return found[0]
 
 

@@ -34,6 +34,8 @@ def runs_cmd(
         history = [r for r in runs[i + 1:] if r.get("source") == run.get("source")][:10]
         flagged.append(history_flags(run, history))
     runs, flagged = runs[:limit], flagged[:limit]
+    if source and not runs:
+        _check_source(settings, client, source)
     if as_json:
         typer.echo(json.dumps([{**r, "flags": f} for r, f in zip(runs, flagged, strict=True)], ensure_ascii=False))
         return
@@ -53,3 +55,16 @@ def runs_cmd(
     console.print(table)
     if not runs:
         console.print("no runs recorded yet: mediawatch crawl")
+
+
+def _check_source(settings, client, source: str) -> None:
+    """No runs of ``source``: a usage mistake (exit 2) when no such source is registered either (a typo), rather
+    than an empty table; a registered source that never ran (or a broken sources file) lists nothing."""
+    from crawlers.sources import load_registry
+    from mediawatch.errors import ConfigError
+
+    try:
+        registry = load_registry(settings, client)
+    except ConfigError:
+        return
+    registry.get(source)  # UserError naming the known sources

@@ -82,7 +82,9 @@ def search_cmd(
         collapse_stories=stories,
         facets=facets,  # type: ignore[arg-type]
     )
-    client = make_client(settings)
+    # Each request waits es.request_timeout at most and is not retried: a cluster that accepts connections and
+    # never answers fails as one that refuses them does (exit 3), within that deadline, not after retries.
+    client = make_client(settings).options(max_retries=0, retry_on_timeout=False)
     if limit is not None:
         for hit in iter_hits(client, settings, req, limit):
             typer.echo(json.dumps(hit.to_json(), ensure_ascii=False))

@@ -96,7 +96,8 @@ def remove_source(
     if stored is None and not (data.documents or data.pages):
         registry = load_registry(settings, client)
         known = ", ".join(sorted(s.id for s in registry)) or "none"
-        raise UserError(f"unknown source {source_id!r}: nothing is registered or stored under that id (known: {known})")
+        raise UserError(f"unknown source {source_id!r}: nothing is registered or stored under that id (known: {known})",
+                        exit_code=2)
     if stored is None and not delete_documents:
         raise UserError(f"source {source_id!r} is not registered; its {data.documents} documents and {data.pages} "
                         "page states remain: pass --delete-documents to delete them", exit_code=2)
