@@ -229,7 +229,7 @@ def test_notifications_channel_health_and_the_private_feed(page, live_app) -> No
 
     ctx = live_app.ctx
     alert = new_alert(live_app, "analyst1", name="Theo dõi nguồn tin", query="lu lut")
-    docs = ctx.client.search(index=f"{live_app.settings.index.prefix}-docs", query={"match": {"text": "lũ"}},
+    docs = ctx.client.search(index=f"{live_app.settings.index.prefix}-docs", query={"match": {"text": "lũ lụt ngập"}},
                              size=3, source=["url", "title", "source", "published"])["hits"]["hits"]
     assert len(docs) == 3
     now = datetime.now(UTC)

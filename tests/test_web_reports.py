@@ -95,15 +95,18 @@ def expected_counts(live, window: dict) -> dict[str, int]:
 
 
 def busiest_day(live) -> date:
-    """The local day before today with the most documents matching :data:`SEARCHES`."""
+    """The local day before today with the most documents matching :data:`SEARCHES` among those with both news
+    and forum posts (the site's dates follow the clock, so a day of forum posts alone can be the busiest)."""
     resp = live.ctx.client.search(index=f"{live.world.prefix}-docs", size=0, query=union_filter(SEARCHES), aggs={
         "days": {"date_histogram": {"field": "published", "calendar_interval": "day", "time_zone": str(ZONE),
-                                    "min_doc_count": 1}}})
+                                    "min_doc_count": 1},
+                 "aggs": {"kinds": {"terms": {"field": "kind", "size": 5}}}}})
     today = datetime.now(ZONE).date()
     days = [(b["doc_count"], datetime.fromisoformat(b["key_as_string"]).date())
-            for b in resp["aggregations"]["days"]["buckets"]]
+            for b in resp["aggregations"]["days"]["buckets"]
+            if {k["key"] for k in b["kinds"]["buckets"]} >= {"news", "forum"}]
     days = [(n, d) for n, d in days if d < today]
-    assert days, "the test site has no coverage before today"
+    assert days, "the test site has no day before today with both news and forum coverage"
     return max(days)[1]
 
 
@@ -436,6 +439,16 @@ def test_a_search_is_added_to_a_report_from_the_search_page(page, live_app) -> N
     assert page.locator("#s0-query").input_value() == "ngap lut" and page.locator("#s0-kinds").input_value() == "forum"
     response = page.goto(f"{live_app.url}/reports/{theirs['id']}/edit?q=ngap+lut")
     assert response.status == 404
+
+    # A report with the most subjects it can have is not offered, and its form says why instead of adding a row.
+    full = api_report(live_app, name="Đầy đủ", searches=[{"label": f"Chủ đề {i}", "query": f"tu{i}"}
+                                                         for i in range(10)])
+    page.goto(f"{live_app.url}/reports/add?q=ngap+lut")
+    assert page.locator(f"[data-testid=report-choices] a[data-id='{full['id']}']").count() == 0
+    assert "Đầy đủ" in page.get_by_test_id("report-choices").inner_text()
+    page.goto(f"{live_app.url}/reports/{full['id']}/edit?q=ngap+lut")
+    assert "đã có 10 nội dung theo dõi" in page.locator("#searches-error").inner_text()
+    assert page.locator("[data-testid=search-row]").count() == 10 and page.get_by_test_id("added").count() == 0
 
 
 def test_the_pdf_is_printed_by_the_chromium_the_settings_name(live_app, tmp_path, monkeypatch) -> None:
