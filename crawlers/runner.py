@@ -37,6 +37,7 @@ from crawlers.settings import scrapy_settings
 from crawlers.sources import Source, load_registry
 from crawlers.spiders.forum import ForumSpider
 from crawlers.spiders.news import NewsSpider
+from crawlers.threads import limit_malloc_arenas
 from enrich.tagger import get_tagger
 from index.client import make_client, ping_or_raise
 from index.mappings import ensure_indices
@@ -160,6 +161,7 @@ def run_crawl(settings: Settings, sources: Sequence[Source], *, on_event: Progre
     The Twisted reactor cannot restart, so call this once per process. The first Ctrl-C (or SIGTERM)
     stops every crawl and saves what was fetched; a second one stops at once. ``lease_owner``: the name
     under which a scheduler already took the sources' crawl leases for this process (adopted here)."""
+    limit_malloc_arenas()  # before the models load and the crawl's threads start
     check_ready(settings)
     leases = CrawlLeases(settings, owner=lease_owner)
     sources, busy = leases.acquire(sources)
