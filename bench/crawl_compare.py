@@ -262,7 +262,8 @@ def newsplease_crawl(server: Server, work: Path) -> dict[str, Any]:
         raise SystemExit(f"error: news-please failed ({run.returncode}): {run.stderr[-1500:]}")
     result = json.loads(out.read_text(encoding="utf-8"))
     result["wall_command"] = wall
-    result["articles"] = sum(1 for _ in data.rglob("*.json"))
+    # JsonFileStorage writes one file per article; Scrapy's JOBDIR (under the same working path) has its own
+    result["articles"] = sum(1 for path in data.rglob("*.json") if ".resume_jobdir" not in path.parts)
     result["requested"] = len(server.requests())
     return result
 
