@@ -411,6 +411,7 @@ def test_a_search_is_added_to_a_report_from_the_search_page(page, live_app) -> N
         page.get_by_test_id("add-to-report").click()
     assert page.url.startswith(f"{live_app.url}/reports/add?")
     assert page.get_by_test_id("add-query").inner_text() == "ngap lut"
+    assert page.get_by_test_id("add-dropped").count() == 0
     choices = page.locator("[data-testid=report-choices] a")
     ids = choices.evaluate_all("links => links.map(a => a.dataset.id)")
     assert mine["id"] in ids and theirs["id"] not in ids, "only the caller's own reports are offered"
@@ -433,9 +434,11 @@ def test_a_search_is_added_to_a_report_from_the_search_page(page, live_app) -> N
     assert audit_entries(live_app, action="report.update", target=mine["id"])[0]["details"]["changed"] == ["searches"]
 
     # A new report can start from the search too; another analyst's report is 404 with or without the search.
-    page.goto(f"{live_app.url}/reports/add?q=ngap+lut&kind=forum")
+    page.goto(f"{live_app.url}/reports/add?q=ngap+lut&kind=forum&preset=7d")
+    assert "không được đưa vào báo cáo" in page.get_by_test_id("add-dropped").inner_text()  # dates are not kept
     with page.expect_navigation():
         page.get_by_test_id("add-new-report").click()
+    assert "preset" not in page.url
     assert page.locator("#s0-query").input_value() == "ngap lut" and page.locator("#s0-kinds").input_value() == "forum"
     response = page.goto(f"{live_app.url}/reports/{theirs['id']}/edit?q=ngap+lut")
     assert response.status == 404

@@ -56,6 +56,10 @@ register({
     "reports.add_search": {"vi": "Thêm vào báo cáo", "en": "Add to a report"},
     "reports.add_intro": {"vi": "Chọn báo cáo để thêm nội dung theo dõi này; báo cáo chỉ thay đổi khi bạn bấm Lưu.",
                           "en": "Choose the report to add this subject to; the report changes only when you save it."},
+    "reports.add_dropped": {"vi": "Ngày, ngôn ngữ và giá trị lọc thứ hai trở đi của tìm kiếm không được đưa vào báo "
+                                  "cáo: báo cáo tính theo kỳ của nó, mỗi bộ lọc một giá trị.",
+                            "en": "The search's dates, language and any second value of a filter are not kept: a "
+                                  "report counts its own period, one value per filter."},
     "reports.add_new": {"vi": "Tạo báo cáo mới với nội dung này", "en": "Start a new report with it"},
     "reports.add_none": {"vi": "Bạn chưa có báo cáo nào.", "en": "You have no reports yet."},
     "reports.added": {"vi": "Đã thêm nội dung theo dõi số {n}; kiểm tra rồi bấm Lưu.",
@@ -302,9 +306,13 @@ def add_search_page(request: Request, user: User = Depends(current_user)):
         return RedirectResponse("/reports/new", status_code=303)
     keep = [(key, value) for key, value in request.query_params.multi_items()
             if key in ("q", *(k for _, k in _SEARCH_PARAMS))]
+    params = request.query_params
+    dropped = any(params.get(k) for k in ("from", "to", "preset", "language")) or any(
+        len(params.getlist(key)) > 1 for _, key in _SEARCH_PARAMS)
     reports = _store(ctx_of(request)).for_owner(user.id)
     return render(request, "report_add.html", {"search": search, "params": keep, "reports": reports,
-                                               "max_rows": MAX_SEARCHES})
+                                               "max_rows": MAX_SEARCHES, "dropped": dropped,
+                                               "back": [(k, v) for k, v in params.multi_items()]})
 
 
 async def _submitted(request: Request) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
