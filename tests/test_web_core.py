@@ -496,3 +496,44 @@ def test_mediawatch_serve_starts_the_app_and_the_first_admin_logs_in(cluster, tm
         delete_prefix(cluster.url, prefix)
     assert "mediawatch users add NAME --admin" in out
     assert f"http://localhost:{port}/" in out
+
+
+def test_the_demo_administrator_logs_in_with_the_password_make_demo_prints(cluster, tmp_path) -> None:
+    """``make demo`` (tests.site.demo) creates the administrator ``demo`` and prints its password and the command
+    that starts the app; that password logs in to the app, a second demo gives a new one and the old one stops."""
+    import uuid
+    from contextlib import contextmanager
+
+    import httpx2
+
+    from mediawatch.config import Settings
+    from tests.conftest import delete_prefix
+    from tests.site.demo import DEMO_REPORT, DEMO_USER, demo_admin
+    from tests.webapp import run_app
+
+    prefix = f"mwdemo-{uuid.uuid4().hex[:8]}"
+    settings = Settings(es={"url": cluster.url}, index={"prefix": prefix}, data_dir=tmp_path)
+
+    @contextmanager
+    def log_in(url: str, password: str):
+        with httpx2.Client(base_url=url, timeout=60, follow_redirects=False) as http:
+            csrf = re.search(r'name="csrf" value="([^"]+)"', http.get("/login").text).group(1)
+            http.post("/login", data={"csrf": csrf, "username": DEMO_USER, "password": password})
+            yield http
+
+    try:
+        first = demo_admin(settings)
+        with run_app(settings) as (url, _app):
+            with log_in(url, first) as http:
+                assert http.get("/admin/audit").status_code == 200  # an administrator
+                names = [r["name"] for r in http.get("/api/reports").json()["reports"]]
+                assert names == [DEMO_REPORT]
+            second = demo_admin(settings)
+            assert second != first
+            with log_in(url, first) as http:
+                assert http.get("/admin/audit").status_code == 303  # the old password no longer logs in
+            with log_in(url, second) as http:
+                assert http.get("/admin/audit").status_code == 200
+                assert [r["name"] for r in http.get("/api/reports").json()["reports"]] == [DEMO_REPORT]
+    finally:
+        delete_prefix(cluster.url, prefix)
