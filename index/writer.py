@@ -327,6 +327,7 @@ class PageWriter:
         self._finish = finish
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, queue_size))
         self._stories: set[str] = set()
+        self._ready: list[dict[str, Any]] = []  # page states whose documents are acknowledged, not yet sent
         self._opened: Future[Any] = Future()
         self._closed: Future[WriteStats] = Future()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -398,8 +399,11 @@ class PageWriter:
                 if units and (item is None or size >= self.batch_size):
                     self._write(units)
                     units, size = [], 0
+                elif item is None and self._ready:
+                    self._send_ready()  # quiet: the page states waiting for the next batch go alone
             if units:
                 self._write(units)
+            self._send_ready()
             self._end()
         except SpoolFull as exc:
             self.failure = str(exc)
@@ -442,10 +446,14 @@ class PageWriter:
             log.info("the %d writes spooled during the crawl were replayed before it ended", self.stats.spooled)
 
     def _write(self, units: list[WriteUnit]) -> None:
+        """Send the units' documents, together with the page states that became ready in the previous
+        batch (their documents are acknowledged: one bulk request instead of two per batch); this batch's
+        page states wait for the next one (or the next quiet moment, or the end)."""
         primary = [a for u in units for a in u.actions]
-        outcome = self._send(primary, dependent=False)
+        ready, self._ready = self._ready, []
+        outcome = self._send_with_ready(primary, ready)
         if outcome is None:  # unavailable: everything spooled, dependents after what they require
-            self._spool(primary + [_requiring(a, u) for u in units for a in u.then])
+            self._spool(primary + [_requiring(a, u) for u in units for a in u.then] + ready)
             return
         rejected = {p for p, _ in outcome.rejected}
         dependents: list[dict[str, Any]] = []
@@ -458,8 +466,38 @@ class PageWriter:
                 continue
             dependents.extend(unit.then)
             self._stories |= unit.stories
-        if dependents and self._send(dependents, dependent=True) is None:
-            self._spool(dependents)
+        self._ready = dependents
+
+    def _send_ready(self) -> None:
+        ready, self._ready = self._ready, []
+        if ready and self._send(ready, dependent=True) is None:
+            self._spool(ready)
+
+    def _send_with_ready(self, primary: list[dict[str, Any]], ready: list[dict[str, Any]]) -> Outcome | None:
+        """:meth:`_send` of ``primary`` and ``ready`` in one request; the outcome returned is ``primary``'s
+        (``ready``'s is counted as dependents'). None when unavailable (nothing counted)."""
+        if not ready:
+            return self._send(primary, dependent=False)
+        try:
+            both = send_actions(self.client, primary + ready, hold_off_seconds=self.hold_off_seconds)
+        except ClusterUnavailableError as exc:
+            if self.spool is None:
+                raise
+            log.error("Elasticsearch unavailable (%s); spooling %d writes", exc, len(primary) + len(ready))
+            self.stats.error(f"unavailable: {exc}")
+            return None
+        own, theirs = Outcome(held_off=both.held_off), Outcome()
+        cut = len(primary)
+        for position in both.acknowledged:
+            (own if position < cut else theirs).acknowledged.append(position if position < cut else position - cut)
+        for position, reason in both.rejected:
+            (own if position < cut else theirs).rejected.append((position if position < cut else position - cut,
+                                                                 reason))
+        own.results = {p: r for p, r in both.results.items() if p < cut}
+        _count(self.stats, own, dependent=False)
+        _count(self.stats, theirs, dependent=True)
+        self.indices.update(a["_index"] for a in primary + ready)
+        return own
 
     def _send(self, actions: list[dict[str, Any]], *, dependent: bool) -> Outcome | None:
         if not actions:
