@@ -195,6 +195,7 @@ def test_an_edit_is_one_write_at_the_version_the_form_was_opened_at(page, live_a
     assert stored_version == new_version != version and "secret" not in stored
     with pytest.raises(Stale):
         store.replace({**doc, "id": "0" * 32}, version)  # no such subscription: nothing is created
+    assert store.get("0" * 32) is None
 
 
 def test_test_against_the_last_days_is_exactly_what_search_returns(page, live_app) -> None:
