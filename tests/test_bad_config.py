@@ -140,34 +140,30 @@ def test_bad_environment_values_are_one_line_exit_2(tmp_path: Path, extra: dict[
         assert word in line, (word, line)
 
 
-# (args, exit code, words): unknown ids and odd input against a real (empty) prefix
-def _odd_cases(tmp: Path) -> list[tuple[tuple[str, ...], int, list[str]]]:
-    (tmp / "empty.html").write_bytes(b"")
-    (tmp / "binary.html").write_bytes(bytes(range(256)) * 16)
-    (tmp / "a-dir").mkdir(exist_ok=True)
-    (tmp / "binary.jsonl").write_bytes(bytes(range(256)) * 16)
-    return [
-        (("crawl", "nope"), 2, ["unknown source 'nope'", "known: a"]),
-        (("runs", "--source", "nope"), 2, ["unknown source 'nope'", "known: a"]),
-        (("sources", "remove", "nope", "--yes"), 2, ["unknown source 'nope'"]),
-        (("alerts", "show", "nope"), 2, ["no alert named 'nope'", "mediawatch alerts list"]),
-        (("alerts", "pause", "nope"), 2, ["no alert named 'nope'"]),
-        (("alerts", "remove", "nope"), 2, ["no alert named 'nope'"]),
-        (("users", "disable", "nope"), 2, ["no user named 'nope'"]),
-        (("search", "--", '"unclosed'), 2, ["query syntax error", "unterminated quote"]),
-        (("search", "--", "title:"), 2, ["query syntax error", "title:"]),
-        (("search", "--", "lũ~2"), 2, ["query syntax error", "'~'"]),
-        (("search", "--", "*"), 2, ["query syntax error", "lu*"]),
-        (("search", "lũ", "--source", "Not An Id"), 2, ["--source", "not a source id"]),
-        (("search", " OR ".join(f"x{i}" for i in range(3000))), 1, ["search failed", "too many clauses"]),
-        (("extract", str(tmp / "empty.html")), 1, ["is empty", "nothing to extract"]),
-        (("extract", str(tmp / "binary.html")), 1, ["not an HTML page", "binary"]),
-        (("extract", str(tmp / "a-dir")), 1, ["is a directory"]),
-        (("extract", str(tmp / "missing.html")), 1, ["no such file"]),
-        (("extract", "http://[::1"), 1, ["malformed URL"]),
-        (("extract", "ftp://x.test/"), 1, ["not an http(s) URL"]),
-        (("prune",), 2, ["no retention period", "--days"]),
-    ]
+# (args, exit code, words): unknown ids and odd input against a real prefix ("{tmp}": the world's folder)
+ODD_CASES: list[tuple[tuple[str, ...], int, list[str]]] = [
+    (("crawl", "nope"), 2, ["unknown source 'nope'", "known: a"]),
+    (("runs", "--source", "nope"), 2, ["unknown source 'nope'", "known: a"]),
+    (("sources", "remove", "nope", "--yes"), 2, ["unknown source 'nope'"]),
+    (("alerts", "show", "nope"), 2, ["no alert named 'nope'", "mediawatch alerts list"]),
+    (("alerts", "pause", "nope"), 2, ["no alert named 'nope'"]),
+    (("alerts", "remove", "nope"), 2, ["no alert named 'nope'"]),
+    (("users", "disable", "nope"), 2, ["no user named 'nope'"]),
+    (("search", "--", '"unclosed'), 2, ["query syntax error", "unterminated quote"]),
+    (("search", "--", "title:"), 2, ["query syntax error", "title:"]),
+    (("search", "--", "lũ~2"), 2, ["query syntax error", "'~'"]),
+    (("search", "--", "*"), 2, ["query syntax error", "lu*"]),
+    (("search", "lũ", "--source", "Not An Id"), 2, ["--source", "not a source id"]),
+    (("search", " OR ".join(f"x{i}" for i in range(3000))), 1, ["search failed", "too many clauses"]),
+    (("extract", "{tmp}/empty.html"), 1, ["is empty", "nothing to extract"]),
+    (("extract", "{tmp}/binary.html"), 1, ["not an HTML page", "binary"]),
+    (("extract", "{tmp}/a-dir"), 1, ["is a directory"]),
+    (("extract", "{tmp}/missing.html"), 1, ["no such file"]),
+    (("extract", "http://[::1"), 1, ["malformed URL"]),
+    (("extract", "ftp://x.test/"), 1, ["not an http(s) URL"]),
+    (("extract", ""), 2, ["no file or URL given"]),  # was: ". is a directory"
+    (("prune",), 2, ["no retention period", "--days"]),
+]
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +179,9 @@ def odd_world(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Ite
     tmp = tmp_path_factory.mktemp("odd")
     sources = tmp / "sources.yaml"
     sources.write_text("sources:\n" + GOOD_SOURCE, encoding="utf-8")
+    (tmp / "empty.html").write_bytes(b"")
+    (tmp / "binary.html").write_bytes(bytes(range(256)) * 16)
+    (tmp / "a-dir").mkdir()
     ensure_indices(make_client(cluster.settings(name, tmp)), cluster.settings(name, tmp))
     try:
         yield cluster.env(name, tmp, MEDIAWATCH_CRAWL__SOURCES_FILE=str(sources)), tmp
@@ -190,20 +189,15 @@ def odd_world(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Ite
         delete_prefix(cluster.url, name)
 
 
-@pytest.mark.parametrize("index", range(20))
-def test_unknown_ids_odd_queries_and_odd_files_are_one_line(odd_world, index: int) -> None:
+@pytest.mark.parametrize(("args", "code", "words"), ODD_CASES, ids=[" ".join(c[0])[:50] for c in ODD_CASES])
+def test_unknown_ids_odd_queries_and_odd_files_are_one_line(odd_world, args: tuple[str, ...], code: int,
+                                                            words: list[str]) -> None:
     env, tmp = odd_world
-    cases = _odd_cases(tmp)
-    args, code, words = cases[index]
-    result = run_cli(*args, env=env, timeout=120)
+    result = run_cli(*(arg.replace("{tmp}", str(tmp)) for arg in args), env=env, timeout=120)
     line = _one_line(result.stderr)
     assert result.returncode == code, (args[:3], result.returncode, line)
     for word in words:
         assert word in line, (word, line)
-
-
-def test_the_odd_case_table_is_run_whole(tmp_path: Path) -> None:
-    assert len(_odd_cases(tmp_path)) == 20  # test_unknown_ids_odd_queries_and_odd_files_are_one_line's range
 
 
 @pytest.fixture

@@ -226,6 +226,11 @@ def test_cli_prune_is_audited_with_the_os_user_and_waits_for_a_running_prune(
     missing = run_cli("prune", env=env)  # no --days and no index.retention_days
     assert missing.returncode == 2 and "no retention period" in missing.stderr
 
+    planned = run_cli("schedule", "list", env={**env, "MEDIAWATCH_INDEX__RETENTION_DAYS": str(DAYS)})
+    assert planned.returncode == 0, planned.stderr
+    row = next(line for line in planned.stdout.splitlines() if "retention" in line)
+    assert f"prune after {DAYS} days" in row and "30 2 * * *" in row and " 02:30 " in row  # next slot, local time
+
 
 # -- removing a source with its documents ---------------------------------------------------------------------------
 

@@ -87,6 +87,9 @@ def extract_command(
 ) -> None:
     """Extract one page: an article's title, dates, author, language and text, or a forum page's posts."""
     settings = get_settings()
+    if not target.strip():
+        raise UserError("no file or URL given: mediawatch extract PAGE.html or mediawatch extract https://…",
+                        exit_code=2)
     if engine is not None and engine not in ENGINES:
         raise UserError(f"unknown forum engine {engine!r}; choose one of: {', '.join(ENGINES)}")
     url: str | None

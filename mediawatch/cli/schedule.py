@@ -51,12 +51,14 @@ def list_cmd() -> None:
         table.add_row(source.id, source.schedule or "-" if source.enabled else "disabled",
                       _local(state.get("next_due"), settings) if source.schedule else "-",
                       _local(state.get("last_started"), settings), state.get("last_status") or "-")
-    from mediawatch.scheduler import RETENTION_JOB
+    from datetime import UTC, datetime
+
+    from mediawatch.scheduler import RETENTION_JOB, next_slot
 
     job = states.get(RETENTION_JOB, {})
-    days = settings.index.retention_days
+    days, schedule = settings.index.retention_days, settings.index.retention_schedule
+    due = job.get("next_due") or next_slot(schedule, datetime.now(UTC), settings.crawl.timezone).isoformat()
     table.add_row(f"(retention: prune after {days} days)" if days else "(retention: off)",
-                  settings.index.retention_schedule if days else "-",
-                  _local(job.get("next_due"), settings) if days else "-", _local(job.get("last_started"), settings),
-                  job.get("last_status") or "-")
+                  schedule if days else "-", _local(due, settings) if days else "-",
+                  _local(job.get("last_started"), settings), job.get("last_status") or "-")
     console.print(table)
