@@ -1,7 +1,7 @@
 """Indexing throughput: the crawl's writer (``index.writer.PageWriter``) against ``elasticsearch.helpers.bulk``
 alone, same documents, same batch size, same node, one run.
 
-    .venv/bin/python -m bench.index_bench [--docs 10000] [--rounds 3] [--batch 200]
+    .venv/bin/python -m bench.index_bench [--docs 10000] [--rounds 4] [--batch 200]
 
 Each document is written the way a crawl writes it (``crawlers.pipelines.IndexPipeline.unit``): an upsert of
 the document (``first_seen`` set only when new) and then, once the document is acknowledged, an index of its
@@ -15,8 +15,10 @@ JSON each with the folded copies) before the clock starts.
   state, ...), then one refresh.
 
 Every round writes into fresh indices of a throw-away prefix (an upsert onto an existing document is a cheaper
-noop); the two take turns within a round and the ratio is the median of the per-round ratios (wall time: the
-work is the node's, on the same machine). The bench checks that both wrote every document and page state.
+noop), after an untimed warm-up of both; the two take turns within a round, each going first in every other
+round (the first run of a round was often the slower one), and the ratio is the median of the per-round ratios
+(wall time: the work is the node's, on the same machine). The bench checks that both wrote every document
+and page state.
 Uses ``MEDIAWATCH_ES_URL`` when set, else starts the local node; the throw-away indices are deleted at the end.
 """
 
@@ -123,7 +125,7 @@ def versions(client: Elasticsearch) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=10_000, help="documents (pages) written per run")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4, help="an even number: each side goes first as often")
     parser.add_argument("--batch", type=int, default=Settings().index.bulk_batch_size,
                         help="actions per bulk request (the crawl's index.bulk_batch_size)")
     args = parser.parse_args()
@@ -146,6 +148,17 @@ def main() -> None:
     prefixes: list[str] = []
     try:
         with tempfile.TemporaryDirectory(prefix="mw-index-bench-") as tmp:
+            warm = unit_list[: min(1000, len(unit_list))]
+            for name in ("ours", "bulk"):  # untimed warm-up of both paths (client, node, analyzers)
+                prefix = f"{base}-warm{name}"
+                prefixes.append(prefix)
+                settings = fresh(client, es_url, prefix)
+                batch_units = retarget(warm, docs_alias(settings), pages_alias(settings))
+                if name == "ours":
+                    run_ours(client, batch_units, args.batch, Path(tmp) / prefix)
+                else:
+                    run_bulk(client, batch_units, args.batch)
+                drop(client, prefix)
             for number in range(args.rounds):
                 order = ("ours", "bulk") if number % 2 == 0 else ("bulk", "ours")
                 for name in order:
