@@ -215,7 +215,7 @@ class EnrichSettings(_Section):
 
     enabled: bool = True
     topic_model: str = str(PACKAGED_MODELS / "topic-vntc")
-    sentiment_model: str = str(PACKAGED_MODELS / "sentiment-vsfc")
+    sentiment_model: str = str(PACKAGED_MODELS / "sentiment-mix")
     # Languages the configured models were trained for; others get topic/sentiment "unknown".
     model_languages: TextList = ["vi"]
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps

@@ -95,13 +95,13 @@ def _roberta_shaped(tokenizer: Any) -> Any:
     return tokenizer
 
 
-@pytest.mark.parametrize("which", ["tiny", "tiny-roberta-shaped", "topic-vntc", "sentiment-vsfc"])
+@pytest.mark.parametrize("which", ["tiny", "tiny-roberta-shaped", "topic-vntc", "sentiment-mix"])
 def test_window_encoder_builds_what_the_transformers_call_builds(tiny: dict[str, Path], which: str) -> None:
     """The fast path (Rust tokenizer, windows cut here, NFC step skipped for NFC text) gives the very
     tensors of the ``transformers`` call with overflow, for every chunk count, with and without titles."""
     from transformers import AutoTokenizer
 
-    path = SHIPPED / which if which in ("topic-vntc", "sentiment-vsfc") else tiny["topic"]
+    path = SHIPPED / which if which in ("topic-vntc", "sentiment-mix") else tiny["topic"]
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     if which == "tiny-roberta-shaped":
         tokenizer = _roberta_shaped(tokenizer)
@@ -134,7 +134,7 @@ def test_window_encoder_builds_what_the_transformers_call_builds(tiny: dict[str,
     assert ids[0] == ids[1]
 
 
-@pytest.mark.parametrize("which", ["topic-vntc", "sentiment-vsfc"])
+@pytest.mark.parametrize("which", ["topic-vntc", "sentiment-mix"])
 def test_plain_text_normalised_in_python_tokenises_as_the_tokenizer_does(which: str) -> None:
     """Every code point up to U+2FFF (surrogates aside: not UTF-8) and a sample beyond, among
     Vietnamese words, cased and spaced: the ids from the cheapest route (plain text normalised in
@@ -186,8 +186,9 @@ def test_windows_vote_by_their_length() -> None:
 
 
 def test_tagger_handles_bad_input_and_uncovered_languages(tiny: dict[str, Path]) -> None:
+    # Every text long enough for a topic here (topic_min_words=0): the short-text rule has its own test.
     tagger = Tagger(EnrichSettings(topic_model=str(tiny["topic"]), sentiment_model=str(tiny["sentiment"]),
-                                   max_length=32, batch_size=4))
+                                   max_length=32, batch_size=4, topic_min_words=0, topic_min_confidence=0))
     docs = [
         {"title": "Bóng đá", "text": "Đội tuyển thắng 3-0 🎉⚽", "language": "vi", "kind": "news"},
         {"title": "", "text": "", "language": "vi", "kind": "news"},
@@ -205,6 +206,87 @@ def test_tagger_handles_bad_input_and_uncovered_languages(tiny: dict[str, Path])
             assert tag.topic in TOPICS and tag.topics[0]["label"] == tag.topic
             assert 0 < tag.sentiment["score"] <= 1
     assert tagger.versions == {"topic": tagger.topic.version, "sentiment": tagger.sentiment.version}
+
+
+def test_one_line_forum_post_gets_topic_unknown_and_an_article_its_topic() -> None:
+    """The shipped models at the default settings: a one-line post carries no news topic (``unknown``,
+    no candidates, sentiment still read); an article gets its section; below the calibrated confidence
+    the topic is ``unknown`` with the candidates kept."""
+    settings = EnrichSettings(workers=1)
+    assert settings.topic_min_words > 0 and 0 < settings.topic_min_confidence < 1
+    article = (
+        "Đội tuyển Việt Nam thắng Thái Lan 2-0 ở chung kết. Tiền đạo Tiến Linh ghi bàn ở phút 30, thủ môn Văn "
+        "Lâm cản phá thành công quả phạt đền. Huấn luyện viên hài lòng với màn trình diễn của các cầu thủ trên "
+        "sân Mỹ Đình trước hơn bốn mươi nghìn khán giả, và đội sẽ sang Thái Lan đá trận lượt về vào tuần sau."
+    )
+    docs = [
+        {"title": None, "text": "Cho mình hỏi làm lại căn cước ở phường mình mất bao lâu vậy mọi người?",
+         "language": "vi", "kind": "forum"},
+        {"title": "Việt Nam thắng Thái Lan", "text": article, "language": "vi", "kind": "news"},
+        {"title": "Bóng đá: Việt Nam thắng Thái Lan 2-0", "text": "", "language": "vi", "kind": "news"},
+    ]
+    post, news, headline_only = Tagger(settings).tag(docs)
+    assert (post.topic, post.topics) == ("unknown", [])
+    assert post.sentiment["label"] in SENTIMENTS
+    assert news.topic == "sports" and news.topics[0] == {"label": "sports", "score": news.topics[0]["score"]}
+    assert news.topics[0]["score"] >= settings.topic_min_confidence
+    assert headline_only.topic == "unknown"  # a headline alone is a one-liner too
+    unsure = Tagger(settings.model_copy(update={"topic_min_confidence": 1.0})).tag(docs[1:2])[0]
+    assert unsure.topic == "unknown" and unsure.topics[0]["label"] == "sports"
+
+
+def test_linear_head_is_saved_loaded_and_averaged_with_the_calibrated_transformer(
+    tiny: dict[str, Path], tmp_path: Path
+) -> None:
+    """A model directory with ``head.safetensors`` / ``head.json`` and ``calibration.json``: ``predict``
+    gives ``(1 - w) softmax(logprobs / T) + w softmax(head logits / T_head)``, a new model version."""
+    import shutil
+
+    import numpy as np
+
+    from enrich.calibration import mixture
+    from enrich.linear_head import HeadConfig, LinearHead
+
+    where = tmp_path / "with-head"
+    shutil.copytree(tiny["sentiment"], where)
+    bare = TextClassifier(str(where), max_length=32).load()
+    texts = ["rất tốt, hài lòng", "tệ quá, thất vọng", "cho hỏi ở đâu", "tốt lắm, thích", "chán, kém, lỗi",
+             "giờ mở cửa bao giờ"] * 5
+    gold = ["positive", "negative", "neutral"] * 10
+    head = LinearHead.fit(texts, gold, HeadConfig(labels=SENTIMENTS, min_df=1, temperature=0.5))
+    head.save(where)
+    loaded = LinearHead.load(where)
+    assert loaded is not None and loaded.labels == SENTIMENTS
+    assert np.allclose(loaded.logits(texts), head.logits(texts), atol=2e-2)  # float16 weights
+    assert [SENTIMENTS[i] for i in loaded.logits(texts).argmax(1)] == gold
+    (where / "calibration.json").write_text('{"temperature": 2.0, "head_weight": 0.7}', encoding="utf-8")
+    clf = TextClassifier(str(where), max_length=32).load()
+    assert clf.head is not None and clf.calibration.temperature == 2.0 and clf.version != bare.version
+    logprobs, head_logits = clf.components(texts)
+    want = mixture(logprobs, head_logits, 2.0, 0.5, 0.7)
+    got = clf.predict(texts)
+    assert np.allclose([[p.scores[label] for label in SENTIMENTS] for p in got], want, atol=1e-4)
+    assert [p.label for p in got] == gold  # the head outweighs the untrained tiny transformer
+    (where / "calibration.json").write_text('{"temperature": "warm"}', encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="calibration.json"):
+        TextClassifier(str(where)).load()
+
+
+def test_temperature_scaling_and_calibration_error() -> None:
+    """Logits sharpened 3x from calibrated ones: the fitted temperature is about 3, and the ECE falls."""
+    import numpy as np
+
+    from enrich.calibration import ece, fit_temperature, reliability, softmax
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 1.5, (20_000, 4))
+    gold = np.array([rng.choice(4, p=row) for row in softmax(logits)])  # calibrated by construction
+    sharp = 3 * logits
+    temperature = fit_temperature(sharp, gold)
+    assert 2.8 < temperature < 3.2
+    assert ece(softmax(sharp), gold) > 0.1 > 0.02 > ece(softmax(sharp / temperature), gold)
+    table = reliability(softmax(logits), gold)
+    assert sum(row["n"] for row in table) == 20_000 and len(table) == 10
 
 
 def test_cpu_workers_run_jobs_single_threaded_and_leave_torch_default_alone() -> None:
@@ -231,7 +313,7 @@ def test_cpu_workers_run_jobs_single_threaded_and_leave_torch_default_alone() ->
 
 def test_tagger_on_cpu_workers_tags_as_one_batch_at_a_time() -> None:
     """The shipped models, batches side by side on two workers against one at a time: same tags."""
-    settings = EnrichSettings(batch_size=4)
+    settings = EnrichSettings(batch_size=4, topic_min_words=0, topic_min_confidence=0)
     side_by_side = Tagger(settings.model_copy(update={"workers": 2})).load()
     in_turn = Tagger(settings.model_copy(update={"workers": 1})).load()
     assert side_by_side.parallel and not in_turn.parallel

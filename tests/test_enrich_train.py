@@ -18,9 +18,10 @@ import pytest
 
 from enrich.classifier import TextClassifier
 from enrich.data import Example, read_examples, split
-from mediawatch.config import PACKAGED_MODELS
+from mediawatch.config import PACKAGED_MODELS, EnrichSettings
 
 REPO = Path(__file__).resolve().parent.parent
+SHIPPED_SENTIMENT = Path(EnrichSettings().sentiment_model).name
 
 WORDS = {
     "sports": "bóng đá cầu thủ ghi bàn trận đấu huấn luyện viên đội tuyển sân cỏ giải vô địch thủ môn".split(),
@@ -67,7 +68,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     proc = cli(
         "enrich", "train", "--data", str(data), "--out", str(out), "--epochs", "12", "--vocab-size", "500",
         "--hidden-size", "32", "--layers", "1", "--heads", "2", "--max-length", "64", "--batch-size", "16",
-        "--threads", "1", "--seed", "3",
+        "--threads", "1", "--seed", "3", "--no-head",
     )
     assert proc.returncode == 0, proc.stderr
     assert "dev macro-F1" in proc.stdout
@@ -177,7 +178,7 @@ def test_valid_file_picks_the_checkpoint_and_dev_stays_held_out(tmp_path: Path) 
         "enrich", "train", "--data", str(data), "--valid", str(valid), "--out", str(out), "--epochs", "3",
         "--vocab-size", "400", "--hidden-size", "16", "--layers", "1", "--heads", "1", "--max-length", "48",
         "--batch-size", "16", "--threads", "1", "--ema-decay", "0", "--chunks", "1", "--tokenizer", "wordpiece",
-        "--distill", "0.5", "--distill-sharpness", "2", "--read-chunks", "2",
+        "--distill", "0.5", "--distill-sharpness", "2", "--read-chunks", "2", "--no-head",
     )
     assert proc.returncode == 0, proc.stderr
     # Not a terminal: one plain line per evaluation instead of a progress bar.
@@ -302,9 +303,9 @@ def test_shipped_topic_model_labels_obvious_news() -> None:
 
 
 def test_shipped_sentiment_model_labels_obvious_feedback() -> None:
-    classifier = TextClassifier(str(PACKAGED_MODELS / "sentiment-vsfc"), device="cpu", max_length=128)
+    classifier = TextClassifier(str(PACKAGED_MODELS / SHIPPED_SENTIMENT), device="cpu", max_length=128)
     assert set(classifier.labels) == {"negative", "neutral", "positive"}
-    assert classifier.version.startswith("sentiment-vsfc@")
+    assert classifier.version.startswith(f"{SHIPPED_SENTIMENT}@")
     texts = {
         "giảng viên nhiệt tình, dễ hiểu": "positive",
         "thầy dạy quá nhanh, không hiểu gì": "negative",
@@ -329,3 +330,99 @@ def test_distillation_teacher_is_cross_fitted_and_right_on_separable_data() -> N
     mild = teacher_targets(rows, "topic", labels, folds=5, sharpness=1.0, seed=13)
     assert float(mild.max(dim=1).values.mean()) < float(soft.max(dim=1).values.mean()) < 1.0
     assert mild.argmax(dim=1).tolist() == soft.argmax(dim=1).tolist()
+
+
+# -- training on the known corpora, with the linear head and calibration ---------------------------
+FEELINGS = {
+    "positive": "tuyệt vời rất tốt hài lòng thích quá đáng tiền nhiệt tình ủng hộ cảm ơn".split(),
+    "negative": "tệ quá thất vọng lỗi hoài chán kém bực mình lừa đảo chậm".split(),
+    "neutral": "cho hỏi ở đâu bao giờ thủ tục thông tin giờ mở cửa địa chỉ".split(),
+}
+SOCIAL_FILLER = "mình shop ngân hàng app điện thoại hôm qua lần này nhé ạ với".split()
+
+
+def tiny_feelings(corpus: str, n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        label = list(FEELINGS)[i % 3]
+        words = [rng.choice(FEELINGS[label]) for _ in range(4)] + [rng.choice(SOCIAL_FILLER) for _ in range(5)]
+        rng.shuffle(words)
+        rows.append({"id": f"{corpus}-train-{i}", "text": " ".join(words), "sentiment": label})
+    return rows
+
+
+def test_train_on_named_corpora_fits_head_and_eval_reports_each_against_the_baseline(tmp_path: Path) -> None:
+    """``enrich train --corpus`` trains on the corpora less their held-out splits, fits the linear head and
+    the calibration, and records the corpora with their terms; ``enrich eval`` without ``--data`` scores
+    each corpus's held-out split and UIT-VSFC's validation file against the baseline trained on the mix."""
+    from enrich.corpora import SENTIMENT_CORPORA, holdout
+
+    data_dir = tmp_path / "data"
+    (data_dir / "sentiment").mkdir(parents=True)
+    vsmec = tiny_feelings("vsmec", 300, seed=1)
+    write_jsonl(data_dir / "sentiment" / "uit-vsmec-train.jsonl", vsmec)
+    write_jsonl(data_dir / "sentiment" / "uts2017-bank-train.jsonl", tiny_feelings("ubs", 240, seed=2))
+    write_jsonl(data_dir / "uit-vsfc-val.jsonl", tiny_feelings("vsfc-val", 60, seed=3))
+    out = tmp_path / "sentiment-tiny"
+    proc = cli(
+        "enrich", "train", "--corpus", "uit-vsmec", "--corpus", "uts2017-bank", "--data-dir", str(data_dir),
+        "--out", str(out), "--epochs", "8", "--vocab-size", "300", "--hidden-size", "16", "--layers", "1",
+        "--heads", "1", "--max-length", "32", "--batch-size", "16", "--threads", "1", timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "linear head and calibration written" in proc.stdout, proc.stdout
+    record = json.loads((out / "training.json").read_text(encoding="utf-8"))
+    assert [c["name"] for c in record["corpora"]] == ["uit-vsmec", "uts2017-bank"]
+    bank = record["corpora"][1]
+    assert bank["held_out_rows"] == 60 and bank["rows_trained_from"] == 180  # a quarter of each label held out
+    assert "GPL" in bank["licence"] and "research" in record["corpora"][0]["terms"]
+    # The held-out rows are not among the rows trained on.
+    examples = [Example(id=r["id"], text=r["text"], labels={"sentiment": r["sentiment"]}) for r in vsmec]
+    _, held = holdout(examples, SENTIMENT_CORPORA["uit-vsmec"].holdout, "sentiment")
+    assert record["train_rows"] + record["dev_rows"] == 255 + 180 and len(held) == 45
+    ensemble = record["ensemble"]
+    assert 0 <= ensemble["head_weight"] <= 1 and ensemble["temperature"] > 0
+    assert {"head.safetensors", "head.json", "calibration.json"} <= {p.name for p in out.iterdir()}
+    classifier = TextClassifier(str(out), device="cpu", max_length=32).load()
+    assert classifier.head is not None and classifier.calibration.head_weight == ensemble["head_weight"]
+    assert [p.label for p in classifier.predict(["shop tuyệt vời, rất hài lòng", "app lỗi hoài, thất vọng"])] == [
+        "positive", "negative"]
+
+    proc = cli("enrich", "eval", "--task", "sentiment", "--data-dir", str(data_dir), "--sentiment-model", str(out),
+               "--rounds", "50", "--json", timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)["sentiment"]
+    assert report["mix"] == ["uit-vsmec", "uts2017-bank"]
+    rows = {row["name"]: row for row in report["rows"]}
+    assert list(rows) == ["uit-vsmec", "uts2017-bank", "uit-vsfc-val"]
+    assert (rows["uit-vsmec"]["n"], rows["uts2017-bank"]["n"], rows["uit-vsfc-val"]["n"]) == (45, 60, 60)
+    for row in rows.values():
+        assert row["model_macro_f1"] > 0.9 and row["baseline_macro_f1"] > 0.9  # separable words
+        low, high = row["diff_ci95"]
+        assert low <= row["diff"] <= high
+    assert report["average"]["name"] == "average of 2 corpora"
+    proc = cli("enrich", "eval", "--task", "sentiment", "--data-dir", str(data_dir), "--sentiment-model", str(out),
+               "--rounds", "50", timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    assert "baseline macro-F1" in proc.stdout and "uts2017-bank" in proc.stdout and "bootstrap" in proc.stdout
+
+    proc = cli("enrich", "train", "--corpus", "no-such", "--data-dir", str(data_dir), "--out", str(tmp_path / "x"))
+    assert proc.returncode == 2 and "unknown sentiment corpus 'no-such'" in proc.stderr
+
+
+def test_shipped_sentiment_model_reads_social_media_text() -> None:
+    """Comments, posts about banks and product reviews written as people write them online (no
+    diacritics, abbreviations, emoji): none of them from the corpora."""
+    classifier = TextClassifier(str(PACKAGED_MODELS / SHIPPED_SENTIMENT), device="cpu", max_length=128)
+    texts = {
+        "Shop giao hàng nhanh, đóng gói cẩn thận, sản phẩm y hình. Sẽ ủng hộ shop dài dài 😍": "positive",
+        "Hàng giao thiếu, nhắn tin shop không trả lời, thất vọng thực sự": "negative",
+        "app ngân hàng lại lỗi ko chuyển khoản được, gọi tổng đài mãi ko ai nghe, bực mình": "negative",
+        "Pin trâu, chụp ảnh đẹp, máy chạy mượt, quá đáng tiền luôn": "positive",
+        "cảm ơn chị nhân viên đã hỗ trợ nhiệt tình ạ": "positive",
+        "sp dung tot, giao hang nhanh, se mua lai": "positive",
+        "đọc mà tức, bọn lừa đảo này phải bắt hết đi": "negative",
+        "Máy nóng khủng khiếp, mới mua 1 tuần đã hư loa": "negative",
+    }
+    assert [p.label for p in classifier.predict(list(texts))] == list(texts.values())
