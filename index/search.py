@@ -275,8 +275,7 @@ def search(client: Elasticsearch, settings: Settings, req: SearchRequest) -> Sea
     patterns = positive_patterns(node)
     zone = local_zone(settings)
     hits = [_to_hit(h, patterns, zone) for h in raw_hits]
-    _attach_copies(client, settings, hits)
-    _attach_stories(client, settings, hits)
+    _attach_related(client, settings, hits)
     more = len(raw_hits) == req.size and raw_hits and not req.collapse_stories
     next_cursor = encode_cursor(raw_hits[-1]["sort"]) if more else None
     facets = _read_facets(resp.get("aggregations") or {}) if req.facets else None
@@ -358,26 +357,51 @@ def _place_name(bucket: dict[str, Any]) -> str:
     return str(bucket["key"])
 
 
-def _attach_stories(client: Elasticsearch, settings: Settings, hits: list[Hit]) -> None:
-    """Fill ``story_size`` (documents) and ``story_outlets`` (distinct sources) for each hit's story."""
+def _attach_related(client: Elasticsearch, settings: Settings, hits: list[Hit]) -> None:
+    """Fill ``also_at`` (other URLs carrying the same text: syndicated copies, reprints) and ``story_size``
+    (documents) / ``story_outlets`` (distinct sources) of each hit's story, from one ``_msearch`` of two
+    aggregation-only searches (one round trip instead of two). A look-up the cluster refuses leaves its fields
+    empty rather than failing the page."""
+    hashes = sorted({h.content_hash for h in hits if h.content_hash})
     stories = sorted({h.story for h in hits if h.story})
-    if not stories:
-        return
-    resp = client.search(
-        index=docs_alias(settings),
-        size=0,
-        query={"terms": {"story": stories}},
-        aggs={
-            "by_story": {
+    searches: list[dict[str, Any]] = []
+    kinds: list[str] = []
+    index = docs_alias(settings)
+    if hashes:
+        kinds.append("copies")
+        searches += [{"index": index}, {
+            "size": 0, "query": {"terms": {"content_hash": hashes}},
+            "aggs": {"by_hash": {
+                "terms": {"field": "content_hash", "size": len(hashes), "min_doc_count": 2},
+                "aggs": {"urls": {"top_hits": {"size": 10, "_source": ["url"]}}},
+            }},
+        }]
+    if stories:
+        kinds.append("stories")
+        searches += [{"index": index}, {
+            "size": 0, "query": {"terms": {"story": stories}},
+            "aggs": {"by_story": {
                 "terms": {"field": "story", "size": len(stories)},
                 "aggs": {"outlets": {"cardinality": {"field": "source"}}},
-            }
-        },
-    )
-    counts = {b["key"]: (b["doc_count"], b["outlets"]["value"]) for b in resp["aggregations"]["by_story"]["buckets"]}
-    for hit in hits:
-        if hit.story in counts:
-            hit.story_size, hit.story_outlets = counts[hit.story]
+            }},
+        }]
+    if not searches:
+        return
+    responses = client.msearch(searches=searches)["responses"]
+    for kind, resp in zip(kinds, responses, strict=True):
+        if "error" in resp:
+            continue
+        if kind == "copies":
+            urls = {b["key"]: [h["_source"]["url"] for h in b["urls"]["hits"]["hits"]]
+                    for b in resp["aggregations"]["by_hash"]["buckets"]}
+            for hit in hits:
+                hit.also_at = [u for u in urls.get(hit.content_hash or "", []) if u != hit.url]
+        else:
+            counts = {b["key"]: (b["doc_count"], b["outlets"]["value"])
+                      for b in resp["aggregations"]["by_story"]["buckets"]}
+            for hit in hits:
+                if hit.story in counts:
+                    hit.story_size, hit.story_outlets = counts[hit.story]
 
 
 def iter_hits(client: Elasticsearch, settings: Settings, req: SearchRequest, limit: int) -> Iterator[Hit]:
@@ -430,29 +454,6 @@ def _to_hit(raw: dict[str, Any], patterns: list[str], zone: tzinfo = UTC) -> Hit
         places=[{k: p.get(k) for k in ("code", "name", "level", "province", "province_name")}
                 for p in src.get("places") or []],
     )
-
-
-def _attach_copies(client: Elasticsearch, settings: Settings, hits: list[Hit]) -> None:
-    """Fill ``also_at``: other URLs carrying the same text (syndicated copies, reprints)."""
-    hashes = sorted({h.content_hash for h in hits if h.content_hash})
-    if not hashes:
-        return
-    resp = client.search(
-        index=docs_alias(settings),
-        size=0,
-        query={"terms": {"content_hash": hashes}},
-        aggs={
-            "by_hash": {
-                "terms": {"field": "content_hash", "size": len(hashes), "min_doc_count": 2},
-                "aggs": {"urls": {"top_hits": {"size": 10, "_source": ["url"]}}},
-            }
-        },
-    )
-    urls: dict[str, list[str]] = {}
-    for bucket in resp["aggregations"]["by_hash"]["buckets"]:
-        urls[bucket["key"]] = [h["_source"]["url"] for h in bucket["urls"]["hits"]["hits"]]
-    for hit in hits:
-        hit.also_at = [u for u in urls.get(hit.content_hash or "", []) if u != hit.url]
 
 
 def error_reason(exc: ApiError) -> str:

@@ -1,7 +1,12 @@
 """Snippets: matches found on folded text, marked in the original, HTML-escaped."""
 
-import pytest
+import unicodedata
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from enrich.folding import fold, fold_char, fold_with_offsets
 from index.highlight import positive_patterns, snippet
 from index.query import parse
 
@@ -30,3 +35,15 @@ def test_snippets_are_escaped_windowed_and_fall_back_to_the_opening() -> None:
     assert snippet(TEXT, positive_patterns(parse("xyz"))).startswith("Mưa lớn gây ngập lụt")
     assert snippet("", []) == ""
     assert len(snippet(TEXT, positive_patterns(parse("lũ")), fragments=1, size=60)) < 140
+
+
+@given(st.text(alphabet=st.sampled_from("aAeđĐơƯũỤ ßæİ\u0301\u0323xyz.,"), max_size=40))
+def test_folding_with_offsets_agrees_with_folding_one_character_at_a_time(text: str) -> None:
+    """The translate table (filled on first sight) gives what folding each character alone gives, and each
+    folded character's offset is the original character it came from, uneven folds (ß, æ, İ, a lone
+    combining mark) included."""
+    text = unicodedata.normalize("NFC", text)
+    folded, offsets = fold_with_offsets(text)
+    expected = [(fold_char(ch), i) for i, ch in enumerate(text)]
+    assert folded == "".join(f for f, _ in expected) == fold(text)
+    assert offsets == [i for f, i in expected for _ in f]
