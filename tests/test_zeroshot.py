@@ -219,7 +219,7 @@ def test_tagger_and_eval_use_the_configured_label_set(nli: Path, tmp_path: Path)
     sentiment = build_tiny_classifier(tmp_path / "sentiment", ["negative", "neutral", "positive"], name="tiny-s")
     settings = EnrichSettings(
         topic_model=str(nli), topic_labels=LABELS, topic_hypothesis=HYPOTHESIS, sentiment_model=str(sentiment),
-        max_length=48, device="cpu",
+        max_length=48, device="cpu", topic_min_words=0, topic_min_confidence=0,  # short sentences, all topical
     )
     tagger = Tagger(settings)
     assert isinstance(tagger.topic, ZeroShotClassifier)
