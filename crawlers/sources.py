@@ -5,11 +5,13 @@ the entry and the field that is wrong: unknown fields, URLs, regexes, CSS select
 engine that applies them: soupsieve for the news ``selectors``, parsel/cssselect for ``forum``),
 IANA time zones, cron expressions (cronsim) or ``every <N><unit>``, and numbers that must be positive.
 ``load_registry(settings)`` is what crawls, the scheduler and listings read: the file with the sources stored in
-Elasticsearch by the web app laid over it (``index.sources``).
+Elasticsearch by the web app laid over it (``index.sources``); with ``file_if_unreachable=True`` the file alone,
+with one logged warning, when Elasticsearch cannot be reached.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from collections.abc import Iterable
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
     from mediawatch.config import Settings
+
+log = logging.getLogger(__name__)
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _ATTRIBUTE = re.compile(r"^[a-zA-Z_][\w.:-]*$")
@@ -432,12 +436,14 @@ def overlay(base: SourceRegistry, records: Iterable[dict[str, Any]], *, strict: 
     return MergedRegistry(base.path, sources, origins, problems)
 
 
-def load_registry(settings: Settings, client: Elasticsearch | None = None, *, strict: bool = True
-                  ) -> MergedRegistry:
+def load_registry(settings: Settings, client: Elasticsearch | None = None, *, strict: bool = True,
+                  file_if_unreachable: bool = False) -> MergedRegistry:
     """The registry every crawl, ``--due`` pass, scheduler and listing reads: ``crawl.sources_file`` with the
     sources stored in Elasticsearch (``index.sources``) laid over it (:func:`overlay`). With nothing stored it is
     exactly the file. The file is read first (its errors are ConfigError lines as ever); a missing file is
-    allowed only when sources are stored. ClusterUnavailable (one line) when Elasticsearch cannot be reached."""
+    allowed only when sources are stored. ClusterUnavailable (one line) when Elasticsearch cannot be reached or
+    refuses the listing, unless ``file_if_unreachable``: then one warning is logged naming the cluster's error and
+    the file alone is the registry (every origin ``file``; a missing or broken file is still its ConfigError)."""
     from elastic_transport import TransportError
     from elasticsearch import ApiError
 
@@ -457,10 +463,17 @@ def load_registry(settings: Settings, client: Elasticsearch | None = None, *, st
     try:
         records = SourceStore.of(client if client is not None else make_client(settings), settings).all()
     except TransportError as exc:
-        raise unreachable(url, exc) from None
+        error = unreachable(url, exc)
     except ApiError as exc:
-        raise ClusterUnavailable(f"Elasticsearch at {url} refused to list the stored sources: "
-                                 f"{describe_error(exc)}") from None
-    if missing is not None and not records:
+        error = ClusterUnavailable(f"Elasticsearch at {url} refused to list the stored sources: "
+                                   f"{describe_error(exc)}")
+    else:
+        if missing is not None and not records:
+            raise missing
+        return overlay(base, records, strict=strict)
+    if not file_if_unreachable:
+        raise error
+    if missing is not None:
         raise missing
-    return overlay(base, records, strict=strict)
+    log.warning("%s Using %s alone: sources added or edited in the web app are left out.", error, path)
+    return overlay(base, [])

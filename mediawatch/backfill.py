@@ -31,18 +31,13 @@ SOURCE_FIELDS = ["id", "title", "text", "language", "kind", "published", "source
 
 def source_provinces(settings: Settings, client: Elasticsearch | None = None) -> dict[str, str]:
     """Source id -> home province code, from the registry (sources.yaml and the sources added in the web app;
-    the file alone when Elasticsearch cannot be reached; {} when neither can be read: places are then found
-    without a home province)."""
-    from crawlers.sources import SourceRegistry, load_registry, load_sources
-    from mediawatch.errors import ClusterUnavailable, UserError
+    the file alone, with ``load_registry``'s warning, when Elasticsearch cannot be reached; {} when neither can be
+    read: places are then found without a home province)."""
+    from crawlers.sources import load_registry
+    from mediawatch.errors import UserError
 
-    registry: SourceRegistry
     try:
-        try:
-            registry = load_registry(settings, client)
-        except ClusterUnavailable as exc:
-            log.warning("%s Home provinces come from %s only.", exc, settings.crawl.sources_file)
-            registry = load_sources(settings.crawl.sources_file)
+        registry = load_registry(settings, client, file_if_unreachable=True)
     except UserError as exc:
         log.warning("places are resolved without home provinces: %s", exc)
         return {}

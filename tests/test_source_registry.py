@@ -1,7 +1,9 @@
 """The source registry every caller reads: sources.yaml with the sources stored in Elasticsearch (added or edited
 in the web app) laid over it — exactly the file when nothing is stored, the stored entry winning for the same id
-(and able to disable a file source), the file alone with a warning when ``sources list`` cannot reach the
-cluster; crawls, ``--due``, the scheduler, ``sources list`` and ``alerts add`` all see the same sources."""
+(and able to disable a file source), the file alone with a warning when the cluster cannot be reached and the
+caller asks for it (``sources list``; ``load_registry(file_if_unreachable=True)`` for the web pages, the alert
+form and backfill's home provinces); crawls, ``--due``, the scheduler, ``sources list`` and ``alerts add`` all
+see the same sources."""
 
 from __future__ import annotations
 
@@ -112,6 +114,41 @@ def test_an_unreachable_cluster_is_one_line_and_sources_list_falls_back_to_the_f
     bad.write_text("sources: 3\n", encoding="utf-8")
     broken = run_cli("sources", "list", "--file", str(bad), env=env)  # a bad file is still its own one line
     assert broken.returncode == 2 and "expected a top-level 'sources:' list" in broken.stderr
+
+
+def test_file_if_unreachable_reads_the_file_alone_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``load_registry(..., file_if_unreachable=True)``: with Elasticsearch away the file is the registry (all of
+    it, origin ``file``) and one warning names the cluster's error; without the option it is ClusterUnavailable;
+    a missing file is still its own ConfigError."""
+    import logging
+
+    sources = _file(tmp_path, "http://127.0.0.1:9")
+    down = Settings(es={"url": "http://127.0.0.1:1", "request_timeout": 2}, crawl={"sources_file": sources})
+    with pytest.raises(ClusterUnavailable, match="Elasticsearch at http://127.0.0.1:1 is unreachable"):
+        load_registry(down)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        registry = load_registry(down, file_if_unreachable=True)
+    assert [s.model_dump() for s in registry] == [s.model_dump() for s in load_sources(sources)]
+    assert [s.id for s in registry] == ["bacninh-news", "bacninh-forum"]
+    assert {registry.origin(s.id) for s in registry} == {"file"}
+    # One line of its own (the transport's retry warnings, from elastic_transport, are not load_registry's).
+    warnings = [r for r in caplog.records if r.name == "crawlers.sources" and r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    message = warnings[0].getMessage()
+    assert "Elasticsearch at http://127.0.0.1:1 is unreachable" in message
+    assert f"Using {sources} alone" in message and "\n" not in message
+
+    missing = down.model_copy(update={"crawl": down.crawl.model_copy(update={"sources_file": tmp_path / "no.yaml"})})
+    with pytest.raises(ConfigError, match="no.yaml does not exist"):
+        load_registry(missing, file_if_unreachable=True)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources: 3\n", encoding="utf-8")
+    broken = down.model_copy(update={"crawl": down.crawl.model_copy(update={"sources_file": bad})})
+    with pytest.raises(ConfigError, match="expected a top-level 'sources:' list"):
+        load_registry(broken, file_if_unreachable=True)
 
 
 def test_every_caller_sees_the_same_registry_and_a_stored_source_is_crawled(

@@ -16,12 +16,11 @@ from zoneinfo import ZoneInfo
 from elasticsearch import Elasticsearch
 from fastapi import Request
 
-from crawlers.sources import SourceRegistry, load_registry, load_sources
+from crawlers.sources import SourceRegistry, load_registry
 from index.client import make_client
 from index.search import SearchRequest, local_zone, search
 from index.users import AuditLog, SessionStore, TokenStore, UserStore, ensure_user_indices
 from mediawatch.config import Settings
-from mediawatch.errors import ClusterUnavailable
 
 
 @dataclass
@@ -69,12 +68,10 @@ class WebContext:
 
 def source_registry(settings: Settings, client: Elasticsearch) -> SourceRegistry:
     """The sources pages name and filter by: sources.yaml with those added in the web app
-    (``crawlers.sources.load_registry``, stored entries that no longer validate left out); the file alone when
-    Elasticsearch cannot be reached. UserError (one line) when the file cannot be read either."""
-    try:
-        return load_registry(settings, client, strict=False)
-    except ClusterUnavailable:
-        return load_sources(settings.crawl.sources_file)
+    (``crawlers.sources.load_registry``, stored entries that no longer validate left out); the file alone, with a
+    logged warning, when Elasticsearch cannot be reached. UserError (one line) when the file cannot be read
+    either."""
+    return load_registry(settings, client, strict=False, file_if_unreachable=True)
 
 
 def get_ctx(request: Request) -> WebContext:

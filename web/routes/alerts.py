@@ -308,7 +308,7 @@ def split_lines(text: str) -> list[str]:
 class Choices:
     """The values each filter may take, as the CLI checks them (None: not checked)."""
 
-    sources: dict[str, str]  # id -> name, from the registry
+    sources: dict[str, str]  # id -> name, from the registry (the file alone when Elasticsearch is away)
     source_error: str | None
     topics: list[str] | None
     sentiments: list[str]
@@ -322,7 +322,7 @@ def choices_of(ctx: WebContext) -> Choices:
     sources: dict[str, str] = {}
     error = None
     try:
-        sources = {s.id: s.name for s in load_registry(settings, ctx.client)}
+        sources = {s.id: s.name for s in load_registry(settings, ctx.client, file_if_unreachable=True)}
     except UserError as exc:
         error = str(exc)
     topics = searchable_topics(settings.enrich.topic_model, settings.enrich.topic_labels)
