@@ -1,7 +1,7 @@
 """Search latency at scale: ``index.search.search`` (what the CLI and the web app call) against the same query
 body sent raw to Elasticsearch, over generated indices of growing size, one run.
 
-    .venv/bin/python -m bench.search_bench [--sizes 100000 [1000000]] [--rounds 5] [--keep]
+    .venv/bin/python -m bench.search_bench [--sizes 100000 [1000000]] [--rounds 5] [--keep | --prefix P]
 
 One throw-away index is filled in steps up to each size in ``--sizes`` (ascending; 1,000,000 takes long on a
 small machine, so the default is 100,000 and the 1M point is asked for explicitly). Documents come from
@@ -16,10 +16,15 @@ collapse; 20 hits) run ``--rounds`` times each, two ways taking turns:
 * **ours**: ``search(client, settings, SearchRequest(...))``: schema check, the search, snippets (the
   highlight is built in Python from ``_source``), copies ("also at") and story sizes, hits as objects;
 * **raw**: the body that ``search`` sent for its main request (captured on the first call), sent once with
-  ``client.search`` — what a bare Elasticsearch client pays for the same hits and facets.
+  ``client.search`` — what a bare Elasticsearch client pays for the same hits and facets, without snippets;
+* **raw + highlight**: the same body with Elasticsearch's own highlighter asked for two 160-character
+  fragments of the fields the query searches (``title``, ``text`` and their folded copies) — what a bare
+  client sends for the page the issue describes (boolean + filters + *highlight* + facets + collapse), since
+  ``search`` builds its snippets in Python instead of asking the cluster.
 
-Prints p50 and p95 latency (wall, milliseconds) of both over all queries and rounds, the ratio (the project's
-overhead; target <= 1.2) and where our extra time goes (each request ``search`` makes, timed at the transport),
+Prints p50 and p95 latency (wall, milliseconds) of each over all queries and rounds, the ratios (the project's
+overhead; target <= 1.2) against both baselines, where our time goes (each request ``search`` makes, timed at
+the transport),
 and the growth from the first size to the last. The throw-away indices are deleted at the end unless ``--keep``.
 """
 
@@ -52,6 +57,14 @@ class Query:
     label: str
     request: SearchRequest
     body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def highlighted(self) -> dict[str, Any]:
+        """``body`` with Elasticsearch's highlighter asked for what ``search`` shows: two fragments of about
+        160 characters, from the fields the query searches."""
+        fields = {name: {} for name in ("title", "title_folded", "text", "text_folded")}
+        return {**self.body, "highlight": {"fields": fields, "fragment_size": 160, "number_of_fragments": 2,
+                                           "require_field_match": False}}
 
 
 def queries() -> list[Query]:
@@ -131,13 +144,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
+WAYS = ("ours", "raw", "raw_hl")
+
+
 def measure(client: Elasticsearch, transport: Transport, settings: Settings, qs: list[Query], rounds: int
             ) -> dict[str, Any]:
     alias = docs_alias(settings)
-    ours: list[float] = []
-    raw: list[float] = []
+    times: dict[str, list[float]] = {way: [] for way in WAYS}
     by_call: dict[str, list[float]] = defaultdict(list)
-    per_query: dict[str, tuple[list[float], list[float]]] = {q.label: ([], []) for q in qs}
+    per_query: dict[str, dict[str, list[float]]] = {q.label: {way: [] for way in WAYS} for q in qs}
     totals: dict[str, int] = {}
     for q in qs:  # warm-up, and the body ``search`` sends for its main request
         transport.calls.clear()
@@ -147,54 +162,57 @@ def measure(client: Elasticsearch, transport: Transport, settings: Settings, qs:
         transport.on = False
         q.body = next(b for b in transport.bodies if "sort" in b)
         client.search(index=alias, body=q.body)
+        client.search(index=alias, body=q.highlighted)
         totals[q.label] = result.total
     for number in range(rounds):
         for q in qs:
-            order = ("ours", "raw") if number % 2 == 0 else ("raw", "ours")
-            for name in order:
-                if name == "ours":
+            shift = number % len(WAYS)
+            for way in WAYS[shift:] + WAYS[:shift]:  # each way goes first, second and last in turn
+                if way == "ours":
                     transport.calls.clear()
                     transport.on = True
                     start = time.perf_counter()
                     search(client, settings, q.request)
                     took = time.perf_counter() - start
                     transport.on = False
-                    ours.append(took)
-                    per_query[q.label][0].append(took)
                     seen: dict[str, float] = defaultdict(float)
                     searches = 0
                     for call, seconds in transport.calls:
                         if call.endswith("_search"):
                             searches += 1
-                            call = ("main search", "copies search", "stories search")[min(searches, 3) - 1]
+                            call = ("main search", "look-ups (_msearch)")[min(searches, 2) - 1]
                         seen[call] += seconds
                     seen["python (parse, snippets, hits)"] = took - sum(s for _, s in transport.calls)
+                    seen["whole search"] = took
                     for call, seconds in seen.items():
                         by_call[call].append(seconds)
                 else:
+                    body = q.body if way == "raw" else q.highlighted
                     start = time.perf_counter()
-                    client.search(index=alias, body=q.body)
+                    client.search(index=alias, body=body)
                     took = time.perf_counter() - start
-                    raw.append(took)
-                    per_query[q.label][1].append(took)
-    return {"ours": ours, "raw": raw, "by_call": by_call, "per_query": per_query, "totals": totals}
+                times[way].append(took)
+                per_query[q.label][way].append(took)
+    return {"times": times, "by_call": by_call, "per_query": per_query, "totals": totals}
 
 
 def report(size: int, result: dict[str, Any], samples: int) -> dict[str, float]:
-    ours, raw = result["ours"], result["raw"]
-    row = {"ours_p50": percentile(ours, 0.5) * 1000, "ours_p95": percentile(ours, 0.95) * 1000,
-           "raw_p50": percentile(raw, 0.5) * 1000, "raw_p95": percentile(raw, 0.95) * 1000}
+    times = result["times"]
+    row = {f"{way}_{q}": percentile(times[way], p) * 1000 for way in WAYS for q, p in (("p50", 0.5), ("p95", 0.95))}
     print(f"\n{size:,} documents, {samples} searches each way (load average {os.getloadavg()[0]:.2f})")
-    print("| query | hits | ours p50 | raw p50 | ratio |\n|---|---|---|---|---|")
-    for label, (mine, theirs) in result["per_query"].items():
-        a, b = statistics.median(mine) * 1000, statistics.median(theirs) * 1000
-        print(f"| {label} | {result['totals'][label]:,} | {a:.0f} ms | {b:.0f} ms | {a / b:.2f} |")
-    print(f"| **all** | | p50 {row['ours_p50']:.0f} / p95 {row['ours_p95']:.0f} ms "
-          f"| p50 {row['raw_p50']:.0f} / p95 {row['raw_p95']:.0f} ms "
-          f"| p50 {row['ours_p50'] / row['raw_p50']:.2f} / p95 {row['ours_p95'] / row['raw_p95']:.2f} |")
+    print("| query | hits | ours p50 | raw p50 | raw + highlight p50 | ratio to raw | ratio to raw + highlight |")
+    print("|---|---|---|---|---|---|---|")
+    for label, ways in result["per_query"].items():
+        a, b, c = (statistics.median(ways[way]) * 1000 for way in WAYS)
+        print(f"| {label} | {result['totals'][label]:,} | {a:.0f} ms | {b:.0f} ms | {c:.0f} ms | {a / b:.2f} "
+              f"| {a / c:.2f} |")
+    print(f"| **all** (p50 / p95) | | {row['ours_p50']:.0f} / {row['ours_p95']:.0f} ms "
+          f"| {row['raw_p50']:.0f} / {row['raw_p95']:.0f} ms | {row['raw_hl_p50']:.0f} / {row['raw_hl_p95']:.0f} ms "
+          f"| {row['ours_p50'] / row['raw_p50']:.2f} / {row['ours_p95'] / row['raw_p95']:.2f} "
+          f"| {row['ours_p50'] / row['raw_hl_p50']:.2f} / {row['ours_p95'] / row['raw_hl_p95']:.2f} |")
     print("where one search of ours spends its time (median per search):")
     for call, values in result["by_call"].items():
-        print(f"  {call:32s} {statistics.median(values) * 1000:7.1f} ms")
+        print(f"  {call:34s} {statistics.median(values) * 1000:7.1f} ms")
     return row
 
 
@@ -204,6 +222,8 @@ def main() -> None:
                         help="index sizes to measure at, ascending (e.g. 100000 1000000)")
     parser.add_argument("--rounds", type=int, default=5, help="times each query runs each way at each size")
     parser.add_argument("--keep", action="store_true", help="keep the throw-away index (prints its prefix)")
+    parser.add_argument("--prefix", help="reuse the index a --keep run left under this prefix (loads only what "
+                        "is missing up to each size; kept afterwards)")
     args = parser.parse_args()
     sizes = sorted(set(args.sizes))
     if sizes[0] < 1 or args.rounds < 1:
@@ -216,7 +236,8 @@ def main() -> None:
 
         es_url = node.ensure_started(load_settings(), log=lambda *a: None)
     client = Elasticsearch(es_url, request_timeout=600)
-    prefix = f"bench-search-{uuid.uuid4().hex[:6]}"
+    prefix = args.prefix or f"bench-search-{uuid.uuid4().hex[:6]}"
+    keep = args.keep or bool(args.prefix)
     settings = Settings(es={"url": es_url, "request_timeout": 600}, index={"prefix": prefix})
     transport = Transport(client)
     import elasticsearch
@@ -234,17 +255,20 @@ def main() -> None:
         ensure_indices(client, settings, (DOCS,))
         index = next(iter(client.indices.get_alias(name=docs_alias(settings))))
         pool = load_pool()
-        loaded = 0
+        loaded = client.count(index=index)["count"]
         for size in sizes:
-            seconds = fill(client, index, loaded, size, pool)
-            print(f"loaded {size - loaded:,} documents in {seconds:.0f}s ({(size - loaded) / seconds:,.0f} docs/s); "
-                  f"index {client.count(index=index)['count']:,} documents", flush=True)
-            loaded = size
+            if size > loaded:
+                seconds = fill(client, index, loaded, size, pool)
+                print(f"loaded {size - loaded:,} documents in {seconds:.0f}s ({(size - loaded) / seconds:,.0f} "
+                      f"docs/s); index {client.count(index=index)['count']:,} documents", flush=True)
+                loaded = size
+            elif size < loaded:
+                sys.exit(f"error: the kept index already holds {loaded:,} documents, more than {size:,}")
             qs = queries()
             result = measure(client, transport, settings, qs, args.rounds)
             rows[size] = report(size, result, args.rounds * len(qs))
     finally:
-        if args.keep:
+        if keep:
             print(f"kept: prefix {prefix}")
         else:
             for name in client.indices.get(index=f"{prefix}-*", allow_no_indices=True):
@@ -252,12 +276,14 @@ def main() -> None:
             found = client.options(ignore_status=404).indices.get_index_template(name=f"{prefix}-*")
             for template in found.get("index_templates", []):
                 client.indices.delete_index_template(name=template["name"])
-    print("\n| documents | ours p50 | ours p95 | raw p50 | raw p95 | ratio p50 | ratio p95 |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| documents | ours p50 / p95 | raw p50 / p95 | raw + highlight p50 / p95 | ratio to raw p50 / p95 "
+          "| ratio to raw + highlight p50 / p95 |")
+    print("|---|---|---|---|---|---|")
     for size, row in rows.items():
-        print(f"| {size:,} | {row['ours_p50']:.0f} ms | {row['ours_p95']:.0f} ms | {row['raw_p50']:.0f} ms "
-              f"| {row['raw_p95']:.0f} ms | {row['ours_p50'] / row['raw_p50']:.2f} "
-              f"| {row['ours_p95'] / row['raw_p95']:.2f} |")
+        print(f"| {size:,} | {row['ours_p50']:.0f} / {row['ours_p95']:.0f} ms | {row['raw_p50']:.0f} / "
+              f"{row['raw_p95']:.0f} ms | {row['raw_hl_p50']:.0f} / {row['raw_hl_p95']:.0f} ms "
+              f"| {row['ours_p50'] / row['raw_p50']:.2f} / {row['ours_p95'] / row['raw_p95']:.2f} "
+              f"| {row['ours_p50'] / row['raw_hl_p50']:.2f} / {row['ours_p95'] / row['raw_hl_p95']:.2f} |")
     if len(rows) > 1:
         first, last = rows[sizes[0]], rows[sizes[-1]]
         print(f"growth {sizes[0]:,} -> {sizes[-1]:,} documents ({sizes[-1] / sizes[0]:.0f}x): ours p50 "

@@ -47,26 +47,29 @@ def snippet(text: str, patterns: list[str], *, fragments: int = 2, size: int = F
     if not text:
         return ""
     matches: list[tuple[int, int]] = []
+    windows: list[tuple[int, int]] = []
     if patterns:
         folded, offsets = fold_with_offsets(text)
+        # Lazily: once the windows are all chosen, matches past the last one cannot show, so the rest of
+        # a long text is not scanned (most of the cost of a page of hits).
         for m in re.finditer("|".join(patterns), folded):
-            if m.end() > m.start():
-                matches.append((offsets[m.start()], offsets[m.end() - 1] + 1))
+            if m.end() == m.start():
+                continue
+            start, end = offsets[m.start()], offsets[m.end() - 1] + 1
+            if len(windows) == fragments and start >= windows[-1][1]:
+                break
+            matches.append((start, end))
+            if len(windows) == fragments or (windows and start < windows[-1][1]):
+                continue
+            lo = max(0, start - size // 3)
+            lo = text.rfind(" ", 0, lo) + 1 if lo > 0 else 0
+            lo = max(lo, windows[-1][1]) if windows else lo
+            hi = min(len(text), lo + size)
+            space = text.find(" ", hi)
+            hi = space if space != -1 else len(text)
+            windows.append((lo, max(hi, end)))
     if not matches:
         return escape(text[:OPENING_CHARS]) + ("…" if len(text) > OPENING_CHARS else "")
-    windows: list[tuple[int, int]] = []
-    for start, end in matches:
-        if len(windows) == fragments:
-            break
-        if windows and start < windows[-1][1]:
-            continue
-        lo = max(0, start - size // 3)
-        lo = text.rfind(" ", 0, lo) + 1 if lo > 0 else 0
-        lo = max(lo, windows[-1][1]) if windows else lo
-        hi = min(len(text), lo + size)
-        space = text.find(" ", hi)
-        hi = space if space != -1 else len(text)
-        windows.append((lo, max(hi, end)))
     parts = []
     for lo, hi in windows:
         piece, cursor = [], lo

@@ -1,5 +1,6 @@
 """Snippets: matches found on folded text, marked in the original, HTML-escaped."""
 
+import re
 import unicodedata
 
 import pytest
@@ -46,4 +47,61 @@ def test_folding_with_offsets_agrees_with_folding_one_character_at_a_time(text: 
     folded, offsets = fold_with_offsets(text)
     expected = [(fold_char(ch), i) for i, ch in enumerate(text)]
     assert folded == "".join(f for f, _ in expected) == fold(text)
-    assert offsets == [i for f, i in expected for _ in f]
+    assert list(offsets) == [i for f, i in expected for _ in f]
+
+
+def _snippet_scanning_everything(text: str, patterns: list[str], fragments: int = 2, size: int = 160) -> str:
+    """The snippet as first written (every match collected before the windows are chosen): the oracle for
+    the early stop in ``index.highlight.snippet``."""
+    from html import escape
+
+    from index.highlight import OPENING_CHARS
+
+    text = unicodedata.normalize("NFC", " ".join(text.split()))
+    if not text:
+        return ""
+    matches = []
+    if patterns:
+        folded, offsets = fold_with_offsets(text)
+        for m in re.finditer("|".join(patterns), folded):
+            if m.end() > m.start():
+                matches.append((offsets[m.start()], offsets[m.end() - 1] + 1))
+    if not matches:
+        return escape(text[:OPENING_CHARS]) + ("…" if len(text) > OPENING_CHARS else "")
+    windows: list[tuple[int, int]] = []
+    for start, end in matches:
+        if len(windows) == fragments:
+            break
+        if windows and start < windows[-1][1]:
+            continue
+        lo = max(0, start - size // 3)
+        lo = text.rfind(" ", 0, lo) + 1 if lo > 0 else 0
+        lo = max(lo, windows[-1][1]) if windows else lo
+        hi = min(len(text), lo + size)
+        space = text.find(" ", hi)
+        hi = space if space != -1 else len(text)
+        windows.append((lo, max(hi, end)))
+    parts = []
+    for lo, hi in windows:
+        piece, cursor = [], lo
+        for start, end in matches:
+            if start >= lo and end <= hi:
+                piece += [escape(text[cursor:start]), "<mark>", escape(text[start:end]), "</mark>"]
+                cursor = end
+        piece.append(escape(text[cursor:hi]))
+        parts.append(("…" if lo > 0 else "") + "".join(piece) + ("…" if hi < len(text) else ""))
+    return " ".join(parts).replace("… …", "…")
+
+
+@given(
+    st.lists(st.sampled_from(["lũ", "lụt", "mưa", "lu", "Lũ lụt", "ở", "đê", "vỡ", "x", ".", ",", "\n"]),
+             max_size=400),
+    st.sampled_from(["lũ", "lu lut", '"mưa lũ"', "lũ OR đê", "mua*", "x OR lu", "de -lu"]),
+    st.integers(1, 3), st.integers(10, 200),
+)
+def test_snippet_stops_scanning_without_changing_what_it_shows(words: list[str], query: str, fragments: int,
+                                                                size: int) -> None:
+    text = " ".join(words)
+    patterns = positive_patterns(parse(query))
+    assert snippet(text, patterns, fragments=fragments, size=size) == _snippet_scanning_everything(
+        text, patterns, fragments, size)

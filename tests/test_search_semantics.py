@@ -194,3 +194,47 @@ def test_search_on_an_outdated_index_names_the_migration(cluster: Cluster, tmp_p
         delete_prefix(cluster.url, prefix)
     assert result.returncode == 3 and "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0 and "mediawatch index migrate" in result.stderr
+
+
+def test_a_remembered_schema_check_still_catches_a_moved_alias_or_a_vanished_index(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """The schema check is remembered for a while per client (one round trip less per search), yet a
+    search answered by an index of another version is refused at once (SchemaOutdated), and a search
+    after the index is gone says nothing is indexed."""
+    from index.mappings import DOCS
+    from index.search import NothingIndexed, _schema_checked
+    from mediawatch.errors import SchemaOutdated
+
+    prefix = f"mwt-cache-{uuid.uuid4().hex[:6]}"
+    settings = cluster.settings(prefix, tmp_path)
+    client = make_client(settings)
+    try:
+        ensure_indices(client, settings)
+        current = DOCS.concrete(prefix)
+        writer = BulkWriter(client)
+        writer.add(docs_alias(settings), "a", _doc("a", datetime(2026, 11, 1, tzinfo=UTC), title="Mưa lũ"))
+        writer.flush(refresh=True)
+        assert [h.id for h in search(client, settings, SearchRequest(query="lũ")).hits] == ["a"]
+        assert docs_alias(settings) in _schema_checked[client]  # remembered
+        calls: list[str] = []
+        perform = client.perform_request
+        client.perform_request = lambda method, path, **kw: (calls.append(path), perform(method, path, **kw))[1]
+        search(client, settings, SearchRequest(query="lũ"))
+        assert not any("_alias" in path for path in calls)  # no GET _alias this time
+
+        # Another version's index takes the alias (as a migration by another mediawatch would do).
+        older = DOCS.concrete(prefix, DOCS.version - 1)
+        client.indices.create(index=older)
+        client.index(index=older, id="b", document=_doc("b", datetime(2026, 11, 1, tzinfo=UTC), title="Mưa lũ"),
+                     refresh=True)
+        client.indices.update_aliases(actions=[{"remove": {"index": current, "alias": docs_alias(settings)}},
+                                               {"add": {"index": older, "alias": docs_alias(settings)}}])
+        with pytest.raises(SchemaOutdated, match="mediawatch index migrate"):
+            search(client, settings, SearchRequest(query="lũ"))
+
+        delete_prefix(cluster.url, prefix)
+        with pytest.raises(NothingIndexed):
+            search(client, settings, SearchRequest(query="lũ"))
+    finally:
+        delete_prefix(cluster.url, prefix)
