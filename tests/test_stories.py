@@ -345,3 +345,36 @@ def test_mixed_naive_and_aware_dates_and_incompatible_signatures() -> None:
 
 EXPECTED_MINHASH_PREFIX = (1540271, 21798169, 1201992, 11243482)
 EXPECTED_BANDS_PREFIX = ("b00:ea7d7c65989353ec", "b01:78907b87694a1ce5")
+
+
+def test_recent_stories_give_back_what_they_were_given_and_forget_the_oldest() -> None:
+    """The compact memory (MinHash as bytes, band -> ids) hands back members equal to those remembered,
+    finds them by any of their bands, and past its capacity forgets the oldest everywhere."""
+    from enrich.stories import RecentStories
+
+    rng = random.Random(5)
+    vocabulary = [f"từ{i}" for i in range(400)]
+    members = []
+    for i in range(6):
+        sig = signature(" ".join(rng.choices(vocabulary, k=60)))
+        assert sig is not None
+        members.append(StoryMember(doc_id=f"d{i}", story=f"s{i}", signature=sig, source="a", url=f"http://a/{i}",
+                                   published=datetime(2026, 11, 1, i, tzinfo=UTC)))
+    recent = RecentStories(capacity=4)
+    for member in members[:4]:
+        recent.remember(member)
+    assert recent.candidates(members[2].signature.bands[5:6]) == [members[2]]
+    assert recent.candidates(list(members[0].signature.bands) + list(members[3].signature.bands)) == [
+        members[0], members[3]]
+    recent.remember(replace(members[1], story="moved"))  # the same id again: replaced, not doubled
+    assert len(recent) == 4
+    assert recent.candidates(members[1].signature.bands) == [replace(members[1], story="moved")]
+    for member in members[4:]:
+        recent.remember(member)  # d0 and d2 are now the oldest
+    assert len(recent) == 4
+    assert recent.candidates(members[0].signature.bands) == []
+    assert recent.candidates(members[2].signature.bands) == []
+    assert recent.candidates(members[5].signature.bands) == [members[5]]
+    assert all(ids for ids in recent._by_band.values())
+    kept_bands = {band for m in (members[1], members[3], members[4], members[5]) for band in m.signature.bands}
+    assert set(recent._by_band) == kept_bands  # forgotten members left no band behind
