@@ -71,9 +71,10 @@ def main() -> None:
             code = subprocess.run(argv, env=env, cwd=REPO).returncode
             summary.append((name, code, time.monotonic() - start))
     finally:
-        if ours:
+        if ours:  # without MEDIAWATCH_ES_URL: with it, ``es stop`` takes the node for an external cluster
+            node_env = {k: v for k, v in env.items() if k != "MEDIAWATCH_ES_URL"}
             subprocess.run([sys.executable, "-m", "mediawatch", "es", "stop"], cwd=REPO,
-                           env=env | {"MEDIAWATCH_ES__HOME": str(REPO / ".mediawatch" / "bench-es")})
+                           env=node_env | {"MEDIAWATCH_ES__HOME": str(REPO / ".mediawatch" / "bench-es")})
     print("\n| benchmark | exit | wall |\n|---|---|---|")
     for name, code, seconds in summary:
         print(f"| bench.{name} | {code} | {seconds / 60:.1f} min |")

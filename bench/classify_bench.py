@@ -36,6 +36,10 @@ def main() -> None:
     args = parser.parse_args()
     if not args.data_dir.is_dir():
         raise SystemExit(f"error: {args.data_dir} is not a directory of labeled data")
+    from mediawatch.cli import console
+
+    if not console.is_terminal:  # make bench writes to a file or a pipe: whole tables, not 80 columns
+        console.width = max(console.width, 160)
     quality_report(get_settings().enrich, args.data_dir, args.task, [], args.rounds, args.json)
 
 
