@@ -21,7 +21,7 @@ from twisted.internet import defer
 
 from crawlers.items import DocumentItem, PageItem
 from crawlers.settings import mediawatch_settings
-from crawlers.threads import deferred_from_future, executor, run_in
+from crawlers.threads import TRIM_EVERY_BATCHES, deferred_from_future, executor, run_in, trim_malloc
 from enrich.places import find_places, places_version
 from enrich.stories import RecentStories, member_from_stored
 from enrich.tagger import get_tagger, story_bands, story_fields, story_members, tag_documents
@@ -55,6 +55,7 @@ class EnrichPipeline:
         self.pending: list[tuple[DocumentItem, defer.Deferred]] = []
         self.timer: Any = None
         self.running: set[defer.Deferred] = set()
+        self.batches = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> EnrichPipeline:
@@ -112,6 +113,10 @@ class EnrichPipeline:
             log.exception("tagging a batch of %d documents failed; they are indexed untagged", len(items))
             stats.inc_value("mediawatch/enrich_errors", len(items))
             return
+        finally:
+            self.batches += 1
+            if self.batches % TRIM_EVERY_BATCHES == 0:
+                trim_malloc()  # the tensors of a batch are freed by now (crawlers.threads.TRIM_EVERY_BATCHES)
         try:  # people's corrections win over the models (whose tags go to model_tags)
             if self.corrections is not None:
                 ids = [item.id for item in items]
