@@ -59,15 +59,27 @@ def snippet(text: str, patterns: list[str], *, fragments: int = 2, size: int = F
             if len(windows) == fragments and start >= windows[-1][1]:
                 break
             matches.append((start, end))
-            if len(windows) == fragments or (windows and start < windows[-1][1]):
-                continue
-            lo = max(0, start - size // 3)
-            lo = text.rfind(" ", 0, lo) + 1 if lo > 0 else 0
-            lo = max(lo, windows[-1][1]) if windows else lo
-            hi = min(len(text), lo + size)
-            space = text.find(" ", hi)
-            hi = space if space != -1 else len(text)
-            windows.append((lo, max(hi, end)))
+            if len(windows) < fragments and not (windows and start < windows[-1][1]):
+                windows.append(window(text, start, end, windows[-1][1] if windows else 0, size))
+    return render(text, matches, windows)
+
+
+def window(text: str, start: int, end: int, after: int, size: int) -> tuple[int, int]:
+    """The window of about ``size`` characters shown around the match ``start``–``end``: from a word
+    boundary a third of ``size`` before it (never before ``after``, the end of the previous window) to a
+    word boundary past ``size``."""
+    lo = max(0, start - size // 3)
+    lo = text.rfind(" ", 0, lo) + 1 if lo > 0 else 0
+    lo = max(lo, after)
+    hi = min(len(text), lo + size)
+    space = text.find(" ", hi)
+    hi = space if space != -1 else len(text)
+    return lo, max(hi, end)
+
+
+def render(text: str, matches: list[tuple[int, int]], windows: list[tuple[int, int]]) -> str:
+    """The windows of ``text``, HTML-escaped, with ``<mark>`` around the matches inside them; the opening of
+    the text when nothing matched."""
     if not matches:
         return escape(text[:OPENING_CHARS]) + ("…" if len(text) > OPENING_CHARS else "")
     parts = []

@@ -451,7 +451,7 @@ class PageWriter:
         page states wait for the next one (or the next quiet moment, or the end)."""
         primary = [a for u in units for a in u.actions]
         ready, self._ready = self._ready, []
-        outcome = self._send_with_ready(primary, ready)
+        outcome = self._send(primary, ready=ready)
         if outcome is None:  # unavailable: everything spooled, dependents after what they require
             self._spool(primary + [_requiring(a, u) for u in units for a in u.then] + ready)
             return
@@ -473,51 +473,46 @@ class PageWriter:
         if ready and self._send(ready, dependent=True) is None:
             self._spool(ready)
 
-    def _send_with_ready(self, primary: list[dict[str, Any]], ready: list[dict[str, Any]]) -> Outcome | None:
-        """:meth:`_send` of ``primary`` and ``ready`` in one request; the outcome returned is ``primary``'s
-        (``ready``'s is counted as dependents'). None when unavailable (nothing counted)."""
-        if not ready:
-            return self._send(primary, dependent=False)
-        try:
-            both = send_actions(self.client, primary + ready, hold_off_seconds=self.hold_off_seconds)
-        except ClusterUnavailableError as exc:
-            if self.spool is None:
-                raise
-            log.error("Elasticsearch unavailable (%s); spooling %d writes", exc, len(primary) + len(ready))
-            self.stats.error(f"unavailable: {exc}")
-            return None
-        own, theirs = Outcome(held_off=both.held_off), Outcome()
-        cut = len(primary)
-        for position in both.acknowledged:
-            (own if position < cut else theirs).acknowledged.append(position if position < cut else position - cut)
-        for position, reason in both.rejected:
-            (own if position < cut else theirs).rejected.append((position if position < cut else position - cut,
-                                                                 reason))
-        own.results = {p: r for p, r in both.results.items() if p < cut}
-        _count(self.stats, own, dependent=False)
-        _count(self.stats, theirs, dependent=True)
-        self.indices.update(a["_index"] for a in primary + ready)
-        return own
-
-    def _send(self, actions: list[dict[str, Any]], *, dependent: bool) -> Outcome | None:
-        if not actions:
+    def _send(self, actions: list[dict[str, Any]], *, dependent: bool = False,
+              ready: list[dict[str, Any]] | None = None) -> Outcome | None:
+        """Send ``actions`` (counted as documents, or as page states when ``dependent``) and, in the same
+        request, the ``ready`` page states (counted as page states); returns the outcome of ``actions``
+        alone, positions as in ``actions``. None when the cluster is unavailable (nothing counted)."""
+        ready = ready or []
+        if not actions and not ready:
             return Outcome()
         try:
-            outcome = send_actions(self.client, actions, hold_off_seconds=self.hold_off_seconds)
+            both = send_actions(self.client, actions + ready, hold_off_seconds=self.hold_off_seconds)
         except ClusterUnavailableError as exc:
             if self.spool is None:
                 raise
-            log.error("Elasticsearch unavailable (%s); spooling %d writes", exc, len(actions))
+            log.error("Elasticsearch unavailable (%s); spooling %d writes", exc, len(actions) + len(ready))
             self.stats.error(f"unavailable: {exc}")
             return None
-        _count(self.stats, outcome, dependent=dependent)
-        self.indices.update(a["_index"] for a in actions)
-        return outcome
+        own, theirs = _split(both, len(actions)) if ready else (both, Outcome())
+        _count(self.stats, own, dependent=dependent)
+        _count(self.stats, theirs, dependent=True)
+        self.indices.update(a["_index"] for a in actions + ready)
+        return own
 
     def _spool(self, actions: list[dict[str, Any]]) -> None:
         assert self.spool is not None
         self.spool.append(actions)  # SpoolFull ends the thread; the caller stops the crawl
         self.stats.spooled += len(actions)
+
+
+def _split(outcome: Outcome, cut: int) -> tuple[Outcome, Outcome]:
+    """The outcome of a request's first ``cut`` actions and of the rest, each with its own positions (the
+    hold-offs go with the first part)."""
+    own, rest = Outcome(held_off=outcome.held_off), Outcome()
+    for position in outcome.acknowledged:
+        (own.acknowledged if position < cut else rest.acknowledged).append(position if position < cut
+                                                                             else position - cut)
+    for position, reason in outcome.rejected:
+        (own.rejected if position < cut else rest.rejected).append((position if position < cut
+                                                                    else position - cut, reason))
+    own.results = {p: r for p, r in outcome.results.items() if p < cut}
+    return own, rest
 
 
 def _requiring(action: dict[str, Any], unit: WriteUnit) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from enrich.folding import fold, fold_char, fold_with_offsets
-from index.highlight import positive_patterns, snippet
+from index.highlight import positive_patterns, render, snippet, window
 from index.query import parse
 
 TEXT = ("Mưa lớn gây ngập lụt ở Bắc Ninh. " + "Câu đệm không liên quan. " * 20
@@ -53,10 +53,6 @@ def test_folding_with_offsets_agrees_with_folding_one_character_at_a_time(text: 
 def _snippet_scanning_everything(text: str, patterns: list[str], fragments: int = 2, size: int = 160) -> str:
     """The snippet as first written (every match collected before the windows are chosen): the oracle for
     the early stop in ``index.highlight.snippet``."""
-    from html import escape
-
-    from index.highlight import OPENING_CHARS
-
     text = unicodedata.normalize("NFC", " ".join(text.split()))
     if not text:
         return ""
@@ -66,31 +62,13 @@ def _snippet_scanning_everything(text: str, patterns: list[str], fragments: int 
         for m in re.finditer("|".join(patterns), folded):
             if m.end() > m.start():
                 matches.append((offsets[m.start()], offsets[m.end() - 1] + 1))
-    if not matches:
-        return escape(text[:OPENING_CHARS]) + ("…" if len(text) > OPENING_CHARS else "")
     windows: list[tuple[int, int]] = []
     for start, end in matches:
         if len(windows) == fragments:
             break
-        if windows and start < windows[-1][1]:
-            continue
-        lo = max(0, start - size // 3)
-        lo = text.rfind(" ", 0, lo) + 1 if lo > 0 else 0
-        lo = max(lo, windows[-1][1]) if windows else lo
-        hi = min(len(text), lo + size)
-        space = text.find(" ", hi)
-        hi = space if space != -1 else len(text)
-        windows.append((lo, max(hi, end)))
-    parts = []
-    for lo, hi in windows:
-        piece, cursor = [], lo
-        for start, end in matches:
-            if start >= lo and end <= hi:
-                piece += [escape(text[cursor:start]), "<mark>", escape(text[start:end]), "</mark>"]
-                cursor = end
-        piece.append(escape(text[cursor:hi]))
-        parts.append(("…" if lo > 0 else "") + "".join(piece) + ("…" if hi < len(text) else ""))
-    return " ".join(parts).replace("… …", "…")
+        if not (windows and start < windows[-1][1]):
+            windows.append(window(text, start, end, windows[-1][1] if windows else 0, size))
+    return render(text, matches, windows)
 
 
 @given(
