@@ -1,7 +1,7 @@
 """Screenshots for the README, taken by the suite's own headless Chromium against the running app on the crawled
 and tagged test site, so they show the app as it is: ``docs/screenshot-<page>.png`` at desktop width, and the
-search and report pages at phone width. A page not built yet (its section still shows the stub) is skipped,
-naming it; its old screenshot, if any, is left alone."""
+search and report pages at phone width. Every page is built: one answering 404 or still showing the stub fails,
+naming it (its old screenshot, if any, is left alone)."""
 # ruff: noqa: F811  (pytest fixtures imported from tests.webapp are redefined as test arguments)
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ def test_screenshot(name: str, pages, live_app, ids) -> None:
     login(page, live_app, user, next_path=path)
     response = page.goto(live_app.url + path)
     assert response is not None and response.status in (200, 404), (name, path)
-    if response.status == 404 or is_stub(page):
-        pytest.skip(f"no screenshot of {name}: {path} is not built yet (its section shows the stub)")
+    assert response.status != 404 and not is_stub(page), (
+        f"no screenshot of {name}: {path} is not built yet (its section shows the stub)")
     page.wait_for_load_state("networkidle")
     DOCS.mkdir(exist_ok=True)
     target = DOCS / f"screenshot-{name}.png"
