@@ -8,6 +8,7 @@ import ctypes.util
 import os
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from twisted.internet import defer
@@ -29,15 +30,27 @@ def executor(name: str, workers: int = 1) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"mediawatch-{name}")
 
 
+@lru_cache(maxsize=1)
+def _libc() -> ctypes.CDLL | None:
+    """The process's C library, looked up once (``find_library`` runs ``ldconfig``); None off Linux or
+    when it cannot be loaded."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
 def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     """Cap glibc's malloc arenas for this process (threads started later share them); True if applied.
     Nothing on other C libraries, nor when the environment sets ``MALLOC_ARENA_MAX`` itself."""
-    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
+    libc = _libc()
+    if libc is None or "MALLOC_ARENA_MAX" in os.environ:
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         return bool(libc.mallopt(_M_ARENA_MAX, arenas))
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+    except AttributeError:  # not glibc (musl has no mallopt)
         return False
 
 
@@ -52,12 +65,12 @@ TRIM_EVERY_BATCHES = 16
 def trim_malloc() -> bool:
     """Give the C heap's free pages back to the system (glibc ``malloc_trim(0)``); True if anything was
     returned. Nothing on other C libraries."""
-    if not sys.platform.startswith("linux"):
+    libc = _libc()
+    if libc is None:
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         return bool(libc.malloc_trim(0))
-    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+    except AttributeError:  # not glibc (musl has no malloc_trim)
         return False
 
 

@@ -506,11 +506,15 @@ def _split(outcome: Outcome, cut: int) -> tuple[Outcome, Outcome]:
     hold-offs go with the first part)."""
     own, rest = Outcome(held_off=outcome.held_off), Outcome()
     for position in outcome.acknowledged:
-        (own.acknowledged if position < cut else rest.acknowledged).append(position if position < cut
-                                                                             else position - cut)
+        if position < cut:
+            own.acknowledged.append(position)
+        else:
+            rest.acknowledged.append(position - cut)
     for position, reason in outcome.rejected:
-        (own.rejected if position < cut else rest.rejected).append((position if position < cut
-                                                                    else position - cut, reason))
+        if position < cut:
+            own.rejected.append((position, reason))
+        else:
+            rest.rejected.append((position - cut, reason))
     own.results = {p: r for p, r in outcome.results.items() if p < cut}
     return own, rest
 
